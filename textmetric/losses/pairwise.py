@@ -1,0 +1,111 @@
+"""Pair and triplet losses that sentence-transformers already implements, registered by name.
+
+* ``mnrl``: Multiple Negatives Ranking / InfoNCE (van den Oord et al. 2018; Henderson et al.
+  2017): softmax over the anchor's similarity to its positive against every other positive (and
+  hard negative) in the batch. The workhorse for ``anchor, positive[, negative...]`` data.
+* ``cosent``: CoSENT (Su 2022): a ranking loss over all pairs of pairs in the batch, so that
+  pairs with higher gold scores get higher cosine similarity. Best for graded scores.
+* ``contrastive``: Hadsell, Chopra & LeCun 2006, ``½·[y·d² + (1−y)·max(0, m − d)²]``.
+* ``online-contrastive``: the same on the hard pairs of each batch only (positives farther than
+  the closest negative, negatives closer than the farthest positive).
+* ``triplet``: Schroff et al. 2015 (FaceNet), ``max(0, d(a,p) − d(a,n) + α)`` on given triplets.
+"""
+
+from __future__ import annotations
+
+from textmetric.errors import ConfigError
+from textmetric.losses.registry import LossSpec, register
+
+_PAIR_FORMATS = ("pairs", "triplets", "ntuples")
+
+
+def _distance(name: str, kind: str):
+    from sentence_transformers.sentence_transformer.losses import SiameseDistanceMetric, TripletDistanceMetric
+
+    table = {
+        "cosine": (SiameseDistanceMetric.COSINE_DISTANCE, TripletDistanceMetric.COSINE),
+        "euclidean": (SiameseDistanceMetric.EUCLIDEAN, TripletDistanceMetric.EUCLIDEAN),
+        "manhattan": (SiameseDistanceMetric.MANHATTAN, TripletDistanceMetric.MANHATTAN),
+    }
+    if name not in table:
+        raise ConfigError(f"unknown distance '{name}'; expected cosine, euclidean or manhattan")
+    return table[name][0 if kind == "siamese" else 1]
+
+
+def _mnrl(model, data, *, scale: float):
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    return MultipleNegativesRankingLoss(model, scale=scale)
+
+
+def _cosent(model, data, *, scale: float):
+    from sentence_transformers.sentence_transformer.losses import CoSENTLoss
+
+    return CoSENTLoss(model, scale=scale)
+
+
+def _contrastive(model, data, *, margin: float, distance: str):
+    from sentence_transformers.sentence_transformer.losses import ContrastiveLoss
+
+    return ContrastiveLoss(model, distance_metric=_distance(distance, "siamese"), margin=margin)
+
+
+def _online_contrastive(model, data, *, margin: float, distance: str):
+    from sentence_transformers.sentence_transformer.losses import OnlineContrastiveLoss
+
+    return OnlineContrastiveLoss(model, distance_metric=_distance(distance, "siamese"), margin=margin)
+
+
+def _triplet(model, data, *, margin: float, distance: str):
+    from sentence_transformers.sentence_transformer.losses import TripletLoss
+
+    return TripletLoss(model, distance_metric=_distance(distance, "triplet"), triplet_margin=margin)
+
+
+register(
+    LossSpec(
+        "mnrl",
+        _PAIR_FORMATS,
+        _mnrl,
+        "in-batch negatives (InfoNCE); anchor/positive pairs, optional hard negatives",
+        sampler="no_duplicates",
+        in_batch_negatives=True,
+        params={"scale": 20.0},
+    )
+)
+register(
+    LossSpec(
+        "cosent",
+        ("scored",),
+        _cosent,
+        "CoSENT ranking of graded pair scores",
+        params={"scale": 20.0},
+    )
+)
+register(
+    LossSpec(
+        "contrastive",
+        ("binary",),
+        _contrastive,
+        "Hadsell 2006 contrastive loss on similar / dissimilar pairs",
+        params={"margin": 0.5, "distance": "cosine"},
+    )
+)
+register(
+    LossSpec(
+        "online-contrastive",
+        ("binary",),
+        _online_contrastive,
+        "contrastive loss on the hard pairs of each batch",
+        params={"margin": 0.5, "distance": "cosine"},
+    )
+)
+register(
+    LossSpec(
+        "triplet",
+        ("triplets",),
+        _triplet,
+        "FaceNet triplet loss on given (anchor, positive, negative) triplets",
+        params={"margin": 0.2, "distance": "euclidean"},
+    )
+)

@@ -1,0 +1,75 @@
+"""Trainer callbacks: loss history and the loss's own training state in checkpoints.
+
+Some losses carry trainable state outside the encoder: a classifier head (softmax, AM-Softmax)
+or class centres (center loss). The Hugging Face trainer checkpoints the model and the optimizer
+but not that state, so a resumed run would restart it from scratch. :class:`LossStateCallback`
+writes it next to each checkpoint and restores it on ``--resume``; it is never part of the
+exported encoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+LOSS_STATE_FILE = "loss_state.pt"
+
+
+def loss_state_dict(loss) -> dict[str, torch.Tensor]:
+    """The loss module's parameters and buffers that are not the encoder's."""
+    modules = loss.values() if isinstance(loss, dict) else [loss]
+    state: dict[str, torch.Tensor] = {}
+    for index, module in enumerate(modules):
+        model = getattr(module, "model", None)
+        model_ids = {id(t) for t in model.state_dict().values()} if model is not None else set()
+        model_param_ids = {id(p) for p in model.parameters()} if model is not None else set()
+        for name, tensor in module.state_dict(keep_vars=True).items():
+            if name.startswith("model.") or id(tensor) in model_ids or id(tensor) in model_param_ids:
+                continue
+            state[f"{index}.{name}"] = tensor.detach().clone()
+    return state
+
+
+class LossStateCallback(TrainerCallback):
+    """Save the loss's extra state (centres, classifier weights) into every checkpoint."""
+
+    def __init__(self, loss) -> None:
+        self.loss = loss
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        extra = loss_state_dict(self.loss)
+        if extra:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.save(extra, folder / LOSS_STATE_FILE)
+
+    @staticmethod
+    def restore(loss, checkpoint: str | Path) -> bool:
+        path = Path(checkpoint) / LOSS_STATE_FILE
+        if not path.is_file():
+            return False
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        modules = list(loss.values()) if isinstance(loss, dict) else [loss]
+        with torch.no_grad():
+            for index, module in enumerate(modules):
+                own = module.state_dict(keep_vars=True)
+                for key, value in saved.items():
+                    prefix, name = key.split(".", 1)
+                    if int(prefix) == index and name in own:
+                        own[name].copy_(value.to(own[name].device))
+        return True
+
+
+class LossHistoryCallback(TrainerCallback):
+    """Keep ``(step, loss)`` of every logging step, for reports and the before / after checks."""
+
+    def __init__(self) -> None:
+        self.history: list[tuple[int, float]] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.history.append((state.global_step, float(logs["loss"])))
