@@ -7,9 +7,9 @@ anywhere below becomes one red message on stderr and exit code 2, never a traceb
 
 from __future__ import annotations
 
-import click
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
 from textmetric.errors import TextmetricError
@@ -17,23 +17,18 @@ from textmetric.errors import TextmetricError
 console = Console(stderr=True)
 
 
-class UserError(click.ClickException):
-    """A :class:`TextmetricError` shown as ``error: message`` with its exit code (2)."""
-
-    def __init__(self, error: TextmetricError) -> None:
-        super().__init__(str(error))
-        self.exit_code = error.exit_code
-
-    def show(self, file=None) -> None:  # noqa: ARG002 - click's signature
-        console.print(f"[bold red]error:[/] {self.format_message()}", highlight=False, soft_wrap=True)
+def report_error(error: TextmetricError) -> None:
+    """Print a user error as one red line on stderr."""
+    console.print(Text.assemble(("error: ", "bold red"), str(error)), highlight=False, soft_wrap=True)
 
 
 class _Group(TyperGroup):
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except TextmetricError as err:
-            raise UserError(err) from err
+            report_error(err)
+            raise typer.Exit(code=err.exit_code) from None
 
 
 app = typer.Typer(

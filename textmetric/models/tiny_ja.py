@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,46 +51,47 @@ def mecab_word_tokenizer(normalize_text: bool = True):
 def learn_wordpiece_vocab(texts: Iterable[str], *, vocab_size: int, min_frequency: int = 2) -> list[str]:
     """Learn a WordPiece vocabulary over MeCab words, covering every character seen.
 
-    Words come from the same MeCab split that the tokenizer applies at run time, so the learned
-    pieces match what it will look up. WordPiece training is the ``tokenizers`` library's.
+    Words come from the same MeCab split that the tokenizer applies at run time. The vocabulary
+    is: special tokens, every character (word-initial and as a ``##`` continuation, so nothing in
+    the corpus is ``[UNK]``), then whole words by frequency (ties by code point) down to
+    ``min_frequency``, then the most frequent word-final pieces (``##ます``) of the words left
+    out, until ``vocab_size``. Unlike the ``tokenizers`` WordPiece trainer, whose tie-breaking
+    varies from run to run, this is exactly reproducible.
     """
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
     mecab = mecab_word_tokenizer()
-    words_per_text: list[str] = []
-    chars: set[str] = set()
+    word_counts: Counter[str] = Counter()
     for text in texts:
-        words = mecab.tokenize(text)
-        if words:
-            words_per_text.append(" ".join(words))
-            for word in words:
-                chars.update(word)
-    alphabet = sorted(chars)
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=alphabet,
-        limit_alphabet=len(alphabet) + len(SPECIAL_TOKENS),
-        continuing_subword_prefix="##",
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(words_per_text, trainer=trainer, length=len(words_per_text))
-    learned = tokenizer.get_vocab()
+        word_counts.update(mecab.tokenize(text))
+    chars = sorted({char for word in word_counts for char in word})
     vocab = list(SPECIAL_TOKENS)
     seen = set(vocab)
-    # Every character, word-initial and as a continuation, so nothing in the corpus is [UNK].
-    for char in alphabet:
-        for token in (char, f"##{char}"):
-            if token not in seen:
-                vocab.append(token)
-                seen.add(token)
-    for token, _ in sorted(learned.items(), key=lambda item: item[1]):
-        if token not in seen:
-            vocab.append(token)
-            seen.add(token)
+
+    def add(token: str) -> bool:
+        if token in seen:
+            return False
+        vocab.append(token)
+        seen.add(token)
+        return True
+
+    for char in chars:
+        add(char)
+        add(f"##{char}")
+    ranked = sorted(word_counts.items(), key=lambda item: (-item[1], item[0]))
+    left_out: Counter[str] = Counter()
+    for word, count in ranked:
+        if len(vocab) >= vocab_size or count < min_frequency:
+            left_out[word] += count
+            continue
+        add(word)
+    # Frequent endings of the words left out (inflections, compounds) as continuation pieces.
+    pieces: Counter[str] = Counter()
+    for word, count in left_out.items():
+        for start in range(1, len(word) - 1):
+            pieces[f"##{word[start:]}"] += count
+    for piece, count in sorted(pieces.items(), key=lambda item: (-item[1], item[0])):
+        if len(vocab) >= vocab_size or count < min_frequency:
+            break
+        add(piece)
     return vocab
 
 
