@@ -54,14 +54,20 @@ def test_undecodable_and_empty_files(tmp_path):
 
 
 def test_loss_that_does_not_fit_the_data(tmp_path):
-    data = write(tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}])
-    result = run("train", str(data), "--model", "tiny-ja", "--output", str(tmp_path / "o"), "--loss", "cosent")
+    data = write(
+        tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}]
+    )
+    result = run(
+        "train", str(data), "--model", "tiny-ja", "--output", str(tmp_path / "o"), "--loss", "cosent"
+    )
     assert result.exit_code == 2
     assert "'cosent' loss needs scored data" in result.output and "mnrl" in result.output
 
 
 def test_existing_output_is_not_overwritten(tmp_path):
-    data = write(tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}])
+    data = write(
+        tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}]
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
@@ -71,6 +77,8 @@ def test_existing_output_is_not_overwritten(tmp_path):
 
 
 def test_python_m_textmetric_runs_the_same_cli():
-    proc = subprocess.run([sys.executable, "-m", "textmetric", "--help"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textmetric", "--help"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0
     assert "train" in proc.stdout

@@ -111,9 +111,12 @@ def test_bad_rows_are_located(tmp_path, row, line_column, message):
 def test_unknown_binary_label(tmp_path):
     path = write_jsonl(
         tmp_path / "b.jsonl",
-        [{"sentence1": "a", "sentence2": "b", "label": 1}, {"sentence1": "a", "sentence2": "c", "label": "maybe"}],
+        [
+            {"sentence1": "a", "sentence2": "b", "label": 1},
+            {"sentence1": "a", "sentence2": "c", "label": "maybe"},
+        ],
     )
-    with pytest.raises(InputError, match="line 2, column 'label'.*unknown label value"):
+    with pytest.raises(InputError, match=r"line 2, column 'label'.*unknown label value"):
         load_pairs(path, data_format="binary")
 
 

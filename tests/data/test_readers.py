@@ -12,7 +12,10 @@ from textmetric.data.readers import read_table
 from textmetric.errors import InputError
 
 ROWS = [
-    {"anchor": "パスワードを忘れました", "positive": "ログイン画面の「パスワードを忘れた方」から再設定できます。"},
+    {
+        "anchor": "パスワードを忘れました",
+        "positive": "ログイン画面の「パスワードを忘れた方」から再設定できます。",
+    },
     {"anchor": "返品はできますか", "positive": "商品到着後8日以内であれば返品を受け付けます。"},
 ]
 

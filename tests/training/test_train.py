@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,9 @@ def spearman(model, rows) -> float:
 def jsts_small(tmp_path_factory, jsts_rows):
     folder = tmp_path_factory.mktemp("jsts")
     train_path = folder / "train.jsonl"
-    train_path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in jsts_rows[:1600]) + "\n", "utf-8")
+    train_path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in jsts_rows[:1600]) + "\n", "utf-8"
+    )
     return train_path, jsts_rows[-400:]
 
 
@@ -35,8 +38,16 @@ def trained(tmp_path_factory, jsts_small):
     train_path, _ = jsts_small
     out = tmp_path_factory.mktemp("runs") / "sts"
     config = TrainConfig(
-        data=[str(train_path)], output=str(out), model="tiny-ja", epochs=4, batch_size=32, lr=5e-4,
-        logging_steps=10, save_steps=50, max_seq_length=64, **TINY,
+        data=[str(train_path)],
+        output=str(out),
+        model="tiny-ja",
+        epochs=4,
+        batch_size=32,
+        lr=5e-4,
+        logging_steps=10,
+        save_steps=50,
+        max_seq_length=64,
+        **TINY,
     )
     return config, train(config)
 
@@ -47,31 +58,36 @@ def test_training_lowers_loss_and_raises_spearman(trained, jsts_small):
     losses = [loss for _, loss in result.loss_history]
     assert len(losses) >= 5
     assert np.mean(losses[-3:]) < np.mean(losses[:2]) - 0.05
-    base = SentenceTransformer(str(result.output / "checkpoints" / "tiny-ja-base")) if (
-        result.output / "checkpoints"
-    ).exists() else None
-    assert base is None  # checkpoints are removed from the finished folder by default
+    assert not (result.output / "checkpoints").exists()  # removed from the finished folder by default
     trained_model = SentenceTransformer(str(result.output))
     after = spearman(trained_model, held_out)
     from textmetric.models import build_dual_encoder, build_tiny_ja
     from textmetric.models.tiny_ja import TinyJaConfig
 
-    texts = [t for r in json.loads("[" + ",".join(open(config.data[0], encoding="utf-8")) + "]")
-             for t in (r["sentence1"], r["sentence2"])]
+    rows = [json.loads(line) for line in Path(config.data[0]).read_text("utf-8").splitlines()]
+    texts = [t for r in rows for t in (r["sentence1"], r["sentence2"])]
     untrained_dir = build_tiny_ja(
-        texts, result.output.parent / "untrained",
-        config=TinyJaConfig(vocab_size=4000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=256),
+        texts,
+        result.output.parent / "untrained",
+        config=TinyJaConfig(
+            vocab_size=4000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=256
+        ),
     )
     before = spearman(build_dual_encoder(str(untrained_dir), max_seq_length=64), held_out)
-    print("spearman before/after", before, after)
     assert after > before + 0.07, (before, after)
 
 
 def test_output_folder_is_a_plain_sentence_transformer_with_metadata(trained):
-    config, result = trained
+    _, result = trained
     names = {p.name for p in result.output.iterdir()}
-    assert {"modules.json", "model.safetensors", "vocab.txt", "textmetric.json", "train_config.json",
-            "metrics.json"} <= names
+    assert {
+        "modules.json",
+        "model.safetensors",
+        "vocab.txt",
+        "textmetric.json",
+        "train_config.json",
+        "metrics.json",
+    } <= names
     meta = ModelMetadata.load(result.output)
     assert meta.structure == "siamese" and meta.loss == ["cosent"] and meta.nfkc is True
     assert meta.data[0]["format"] == "scored"
@@ -94,11 +110,25 @@ def test_refuses_non_empty_output_and_bad_input_writes_nothing(trained, tmp_path
 
 
 def test_dssm_on_anchor_positive_pairs(tmp_path):
-    rows = [{"anchor": f"質問{i}はどうすればいいですか", "positive": f"回答{i}です。手続きをしてください。"} for i in range(64)]
+    rows = [
+        {"anchor": f"質問{i}はどうすればいいですか", "positive": f"回答{i}です。手続きをしてください。"}
+        for i in range(64)
+    ]
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    result = train(TrainConfig(data=[str(path)], output=str(tmp_path / "dssm"), model="tiny-ja", structure="dssm",
-                               epochs=1, batch_size=16, logging_steps=1, max_seq_length=32, **TINY))
+    result = train(
+        TrainConfig(
+            data=[str(path)],
+            output=str(tmp_path / "dssm"),
+            model="tiny-ja",
+            structure="dssm",
+            epochs=1,
+            batch_size=16,
+            logging_steps=1,
+            max_seq_length=32,
+            **TINY,
+        )
+    )
     model = SentenceTransformer(str(result.output))
     q = model.encode_query(["質問3はどうすればいいですか"])
     d = model.encode_document(["質問3はどうすればいいですか"])

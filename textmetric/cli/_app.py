@@ -15,6 +15,9 @@ from typer.core import TyperGroup
 from textmetric.errors import TextmetricError
 
 console = Console(stderr=True)
+"""Messages, progress and errors (stderr)."""
+out = Console()
+"""Results: tables and figures a user may pipe or save (stdout)."""
 
 
 def report_error(error: TextmetricError) -> None:

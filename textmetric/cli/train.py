@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from textmetric.cli._app import app, console
+from textmetric.cli._app import app, console, out
 from textmetric.models.builder import DEFAULT_BASE_MODEL
 
 
@@ -19,26 +19,40 @@ def train(
     ),
     structure: str = typer.Option(None, help="siamese (shared encoder) or dssm (query / document towers)."),
     pooling: str = typer.Option(None, help="mean, cls or max."),
-    loss: str = typer.Option(None, help="Loss name (or one per file, comma-separated); default from the data."),
-    loss_param: list[str] = typer.Option(None, "--loss-param", help="Loss hyper-parameter NAME=VALUE (repeatable)."),
+    loss: str = typer.Option(
+        None, help="Loss name (or one per file, comma-separated); default from the data."
+    ),
+    loss_param: list[str] = typer.Option(
+        None, "--loss-param", help="Loss hyper-parameter NAME=VALUE (repeatable)."
+    ),
     epochs: float = typer.Option(None, help="Training epochs [default: 1]."),
     max_steps: int = typer.Option(None, help="Stop after this many steps (overrides epochs)."),
     batch_size: int = typer.Option(None, help="Per-device batch size [default: 32]."),
-    lr: float = typer.Option(None, help="Learning rate [default: 3e-4 for tiny-ja, 3e-5 for a pretrained BERT]."),
+    lr: float = typer.Option(
+        None, help="Learning rate [default: 3e-4 for tiny-ja, 3e-5 for a pretrained BERT]."
+    ),
     warmup: float = typer.Option(None, help="Warm-up: a ratio of the steps (<1) or a step count."),
     max_seq_length: int = typer.Option(None, help="Tokens kept per text [default: 128]."),
     seed: int = typer.Option(None, help="Random seed [default: 42]."),
-    eval_sts: list[Path] = typer.Option(None, "--eval-sts", help="Scored pair file for STS Spearman (repeatable)."),
+    eval_sts: list[Path] = typer.Option(
+        None, "--eval-sts", help="Scored pair file for STS Spearman (repeatable)."
+    ),
     eval_retrieval: list[str] = typer.Option(
         None, "--eval-retrieval", help="Retrieval set (pair file, BEIR folder or JSQuAD JSON; repeatable)."
     ),
     eval_steps: int = typer.Option(None, help="Evaluate every N steps [default: --save-steps]."),
-    best_metric: str = typer.Option(None, help="Keep the checkpoint best on this metric (e.g. sts_spearman)."),
+    best_metric: str = typer.Option(
+        None, help="Keep the checkpoint best on this metric (e.g. sts_spearman)."
+    ),
     save_steps: int = typer.Option(None, help="Checkpoint every N steps [default: 500]."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --output."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --output."),
-    keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep checkpoints in the final folder."),
-    columns: str = typer.Option(None, help="Rename columns: FILE_COL=NAME,... (e.g. question=anchor,answer=positive)."),
+    keep_checkpoints: bool = typer.Option(
+        False, "--keep-checkpoints", help="Keep checkpoints in the final folder."
+    ),
+    columns: str = typer.Option(
+        None, help="Rename columns: FILE_COL=NAME,... (e.g. question=anchor,answer=positive)."
+    ),
     encoding: str = typer.Option(None, help="Input encoding (default: UTF-8, UTF-8 BOM or CP932, detected)."),
     nfkc: bool = typer.Option(None, "--nfkc/--no-nfkc", help="Unicode NFKC normalisation [default: on]."),
     on_bad_row: str = typer.Option(None, help="error (default) or skip: drop bad rows and report counts."),
@@ -46,7 +60,9 @@ def train(
     device: str = typer.Option(None, help="auto, cpu or cuda."),
     precision: str = typer.Option(None, help="auto, fp32, fp16 or bf16."),
     workers: int = typer.Option(None, "--workers", help="Data-loader worker processes."),
-    fast_tokenizer: bool = typer.Option(None, "--fast-tokenizer/--slow-tokenizer", help="Fast Japanese tokenizer."),
+    fast_tokenizer: bool = typer.Option(
+        None, "--fast-tokenizer/--slow-tokenizer", help="Fast Japanese tokenizer."
+    ),
 ) -> None:
     """Fine-tune a Siamese or DSSM dual encoder with a metric-learning loss.
 
@@ -118,7 +134,7 @@ def _print_result(result) -> None:
         for key, after in result.metrics_after.items():
             before = result.metrics_before.get(key)
             table.add_row(key, f"{before:.4f}" if before is not None else "-", f"{after:.4f}")
-        console.print(table)
+        out.print(table)
     if result.loss_history:
         first, last = result.loss_history[0][1], result.loss_history[-1][1]
         console.print(f"loss {first:.4f} -> {last:.4f} over {result.steps} steps")

@@ -1,6 +1,13 @@
 """Reading and validating training / evaluation data."""
 
-from textmetric.data.formats import FORMATS, PairData, detect_pair_format, load_pairs, parse_number, validate_table
+from textmetric.data.formats import (
+    FORMATS,
+    PairData,
+    detect_pair_format,
+    load_pairs,
+    parse_number,
+    validate_table,
+)
 from textmetric.data.readers import Table, read_table
 
 __all__ = [

@@ -174,7 +174,12 @@ def _score(row: Mapping[str, Any], column: str, where: dict[str, Any]) -> float:
         ) from None
     if not math.isfinite(number):
         raise InputError(
-            "score is not finite", column=column, value=value, expected="a finite number", kind="bad score", **where
+            "score is not finite",
+            column=column,
+            value=value,
+            expected="a finite number",
+            kind="bad score",
+            **where,
         )
     return number
 
@@ -222,10 +227,8 @@ def validate_table(
         raise InputError(err.reason, path=table.path, line=1, expected=err.expected) from None
     if fmt not in FORMATS:
         raise InputError(f"unknown data format '{fmt}'", expected=f"one of {', '.join(FORMATS)}")
-    if fmt == "scored" and "score" not in columns and "label" in columns:
-        score_column = "label"
-    else:
-        score_column = "score"
+    # JSTS keeps its 0-5 similarity in a column named "label".
+    score_column = "label" if fmt == "scored" and "score" not in columns and "label" in columns else "score"
     wanted = {
         "pairs": ["anchor", "positive"],
         "triplets": ["anchor", "positive", "negative"],
@@ -243,7 +246,11 @@ def validate_table(
             expected=f"columns {wanted} (found {columns}; use --columns to map names)",
         )
     text_columns = [c for c in wanted if c not in ("score", "label") and c != score_column]
-    out_columns = [*text_columns, *(["score"] if fmt == "scored" else []), *(["label"] if fmt in ("binary", "labelled") else [])]
+    out_columns = [
+        *text_columns,
+        *(["score"] if fmt == "scored" else []),
+        *(["label"] if fmt in ("binary", "labelled") else []),
+    ]
     records: dict[str, list[Any]] = {c: [] for c in out_columns}
     skipped: Counter = Counter()
     for row, line in zip(table.rows, table.lines, strict=True):
@@ -306,7 +313,8 @@ def _rescale(scores: list[float], score_range: tuple[float, float] | None) -> tu
     low, high = score_range if score_range is not None else (min(scores), max(scores))
     if high <= low:
         raise InputError(
-            f"all scores are equal ({low}); a graded file needs different scores", expected="a range of scores"
+            f"all scores are equal ({low}); a graded file needs different scores",
+            expected="a range of scores",
         )
     for i, score in enumerate(scores):
         scores[i] = min(1.0, max(0.0, (score - low) / (high - low)))

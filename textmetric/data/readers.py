@@ -19,7 +19,13 @@ from typing import Any
 
 from textmetric.errors import InputError
 
-SUPPORTED_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+SUPPORTED_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
 ENCODING_ALIASES = {"sjis": "cp932", "shift_jis": "cp932", "shift-jis": "cp932", "utf8": "utf-8"}
 
 
@@ -71,7 +77,9 @@ def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[
         try:
             codecs.lookup(name)
         except LookupError:
-            raise InputError(f"unknown encoding '{encoding}'", path=path, expected="e.g. utf-8, cp932") from None
+            raise InputError(
+                f"unknown encoding '{encoding}'", path=path, expected="e.g. utf-8, cp932"
+            ) from None
         if name.lower().replace("_", "-") in {"utf-8", "utf8"}:
             name = "utf-8-sig"
         try:
@@ -109,10 +117,14 @@ def _iter_delimited(text: str, path: Path, delimiter: str) -> Iterator[tuple[int
             line = reader.line_num + 1
             yield start, record
     except csv.Error as err:
-        raise InputError(f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {err}", path=path, line=line) from None
+        raise InputError(
+            f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {err}", path=path, line=line
+        ) from None
 
 
-def _read_delimited(text: str, path: Path, delimiter: str) -> tuple[list[str], list[dict[str, Any]], list[int]]:
+def _read_delimited(
+    text: str, path: Path, delimiter: str
+) -> tuple[list[str], list[dict[str, Any]], list[int]]:
     records = _iter_delimited(text, path, delimiter)
     header: list[str] | None = None
     for _line, record in records:
@@ -123,7 +135,10 @@ def _read_delimited(text: str, path: Path, delimiter: str) -> tuple[list[str], l
         raise InputError("the file is empty", path=path, expected="a header row and at least one data row")
     if "" in header:
         raise InputError(
-            f"column {header.index('') + 1} of the header has no name", path=path, line=1, expected="named columns"
+            f"column {header.index('') + 1} of the header has no name",
+            path=path,
+            line=1,
+            expected="named columns",
         )
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
@@ -138,7 +153,7 @@ def _read_delimited(text: str, path: Path, delimiter: str) -> tuple[list[str], l
                 f"row has {len(record)} fields but the header has {len(header)}",
                 path=path,
                 line=line,
-                expected=f"{len(header)} fields ({', '.join(header)}); quote fields that contain the delimiter",
+                expected=f"{len(header)} fields ({', '.join(header)}); quote fields containing the delimiter",
                 kind="field-count",
             )
         rows.append(dict(zip(header, record, strict=True)))
@@ -165,7 +180,10 @@ def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[dict[str, Any]],
             ) from None
         if not isinstance(obj, Mapping):
             raise InputError(
-                f"a JSON {type(obj).__name__} is not an object", path=path, line=number, expected="a JSON object"
+                f"a JSON {type(obj).__name__} is not an object",
+                path=path,
+                line=number,
+                expected="a JSON object",
             )
         for key in obj:
             columns.setdefault(key, None)
@@ -197,7 +215,8 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
             continue
         if "=" not in item:
             raise InputError(
-                f"bad --columns item '{item}'", expected="FILE_COLUMN=NAME pairs, e.g. question=anchor,answer=positive"
+                f"bad --columns item '{item}'",
+                expected="FILE_COLUMN=NAME pairs, e.g. question=anchor,answer=positive",
             )
         source, target = (part.strip() for part in item.split("=", 1))
         mapping[source] = target

@@ -55,7 +55,9 @@ def model_fingerprint(folder: str | Path) -> str:
     folder = Path(folder)
     digest = hashlib.sha256()
     weight_files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin"} and ".onnx" not in p.name
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in {".safetensors", ".bin"} and ".onnx" not in p.name
     )
     for path in weight_files:
         digest.update(str(path.relative_to(folder)).encode())

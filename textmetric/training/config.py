@@ -76,7 +76,9 @@ class TrainConfig:
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ConfigError("epochs must be positive (or give max_steps)")
         if self.batch_size < 2:
-            raise ConfigError("batch size must be at least 2 (metric-learning losses compare texts in a batch)")
+            raise ConfigError(
+                "batch size must be at least 2 (metric-learning losses compare texts in a batch)"
+            )
         if self.on_bad_row not in ("error", "skip"):
             raise ConfigError(f"on_bad_row must be 'error' or 'skip', not '{self.on_bad_row}'")
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
@@ -121,6 +123,9 @@ class TrainConfig:
         for key in ("data", "eval_sts", "eval_retrieval"):
             if key in raw:
                 values = raw[key] if isinstance(raw[key], list) else [raw[key]]
-                raw[key] = [str((base / v) if not Path(v).is_absolute() and (base / v).exists() else v) for v in values]
+                raw[key] = [
+                    str((base / v) if not Path(v).is_absolute() and (base / v).exists() else v)
+                    for v in values
+                ]
         raw.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**raw)

@@ -148,7 +148,9 @@ def _try_fast_tokenizer(model) -> None:
     use_fast_tokenizer(model)
 
 
-def _router_mapping(config: TrainConfig, datasets: list[PairData]) -> dict[str, str] | dict[str, dict[str, str]]:
+def _router_mapping(
+    config: TrainConfig, datasets: list[PairData]
+) -> dict[str, str] | dict[str, dict[str, str]]:
     """For DSSM: the first column goes to the query tower, the others to the document tower."""
     if config.structure != "dssm":
         return {}
@@ -156,7 +158,9 @@ def _router_mapping(config: TrainConfig, datasets: list[PairData]) -> dict[str, 
     for data in datasets:
         texts = data.text_columns
         if data.format == "labelled":
-            raise ConfigError("a dssm model needs pairs (query, document); 'labelled' data has one text per row")
+            raise ConfigError(
+                "a dssm model needs pairs (query, document); 'labelled' data has one text per row"
+            )
         mappings.append({texts[0]: "query", **{c: "document" for c in texts[1:]}})
     if len(datasets) == 1:
         return mappings[0]
@@ -204,7 +208,9 @@ def _check_device(config: TrainConfig) -> dict[str, bool]:
     import torch
 
     if config.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was requested but no CUDA GPU is available (torch.cuda.is_available() is False)")
+        raise ConfigError(
+            "--device cuda was requested but no CUDA GPU is available (torch.cuda.is_available() is False)"
+        )
     return {"use_cpu": config.device == "cpu"}
 
 
@@ -271,9 +277,15 @@ def train(config: TrainConfig) -> TrainResult:
     eval_args: dict[str, Any] = {}
     if evaluators:
         eval_steps = config.eval_steps or config.save_steps
-        eval_args = {"eval_strategy": "steps", "eval_steps": eval_steps, "per_device_eval_batch_size": config.batch_size}
+        eval_args = {
+            "eval_strategy": "steps",
+            "eval_steps": eval_steps,
+            "per_device_eval_batch_size": config.batch_size,
+        }
         if config.best_metric:
-            eval_args.update(load_best_model_at_end=True, metric_for_best_model=config.best_metric, greater_is_better=True)
+            eval_args.update(
+                load_best_model_at_end=True, metric_for_best_model=config.best_metric, greater_is_better=True
+            )
     from textmetric.training.callbacks import LossHistoryCallback, LossStateCallback
 
     history = LossHistoryCallback()
