@@ -29,6 +29,12 @@ class OutputExistsError(TextmetricError):
     """An output that already exists and would be overwritten without ``overwrite=True``."""
 
 
+class TrainingInterrupted(TextmetricError):
+    """Training stopped by Ctrl-C or SIGTERM after saving a checkpoint; ``--resume`` continues it."""
+
+    exit_code = 130
+
+
 @dataclass
 class Location:
     """Where in an input file a problem is: 1-based line, column name, the offending value."""

@@ -73,3 +73,23 @@ class LossHistoryCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             self.history.append((state.global_step, float(logs["loss"])))
+
+
+class InterruptCallback(TrainerCallback):
+    """Turn Ctrl-C / SIGTERM into "save a checkpoint, then stop" at the end of the current step.
+
+    A preemptible job gets SIGTERM some seconds before SIGKILL; saving then means a resumed run
+    loses no steps. A second signal while saving is ignored rather than corrupting the checkpoint.
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def request_stop(self, signum: int, _frame=None) -> None:
+        self.signal = signum
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.signal is not None:
+            control.should_save = True
+            control.should_training_stop = True
+        return control

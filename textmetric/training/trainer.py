@@ -13,16 +13,19 @@ model, never a half-written one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from textmetric.data.formats import PairData, load_pairs
-from textmetric.errors import ConfigError, OutputExistsError
+from textmetric.errors import ConfigError, OutputExistsError, TrainingInterrupted
 from textmetric.io import atomic_path, write_json
 from textmetric.losses import build_loss, default_loss, get_loss, parse_loss_params
 from textmetric.models.builder import build_dual_encoder
@@ -85,11 +88,19 @@ def _checkpoint_dir(output: Path) -> Path:
 
 
 def last_checkpoint(output: str | Path) -> Path | None:
-    """The newest ``checkpoint-N`` folder of a run, or ``None``."""
+    """The newest complete ``checkpoint-N`` folder of a run, or ``None``.
+
+    A checkpoint is complete once the trainer has written ``trainer_state.json``, its last file;
+    one cut short by a kill is skipped in favour of the one before.
+    """
     folder = _checkpoint_dir(Path(output))
     if not folder.is_dir():
         return None
-    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    found = [
+        p
+        for p in folder.glob("checkpoint-*")
+        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
+    ]
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
@@ -244,8 +255,11 @@ def evaluate_all(model, evaluators) -> dict[str, float]:
     return _primary_metrics(evaluators, results)
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train a dual encoder as ``config`` says; see :class:`TrainConfig` for the options."""
+def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
+    """Train a dual encoder as ``config`` says; see :class:`TrainConfig` for the options.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects (logging, early stopping).
+    """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers.trainer_utils import set_seed
 
@@ -286,7 +300,7 @@ def train(config: TrainConfig) -> TrainResult:
             eval_args.update(
                 load_best_model_at_end=True, metric_for_best_model=config.best_metric, greater_is_better=True
             )
-    from textmetric.training.callbacks import LossHistoryCallback, LossStateCallback
+    from textmetric.training.callbacks import InterruptCallback, LossHistoryCallback, LossStateCallback
 
     history = LossHistoryCallback()
     args = SentenceTransformerTrainingArguments(
@@ -318,13 +332,23 @@ def train(config: TrainConfig) -> TrainResult:
         train_dataset=train_dataset,
         loss=loss,
         evaluator=evaluators or None,
-        callbacks=[history, LossStateCallback(loss)],
+        callbacks=[history, LossStateCallback(loss), *(callbacks or [])],
     )
     resume_from = str(last_checkpoint(output)) if config.resume else None
     if resume_from:
         LossStateCallback.restore(loss, resume_from)
         logger.info("resuming from %s", resume_from)
-    trainer.train(resume_from_checkpoint=resume_from)
+    interrupt = InterruptCallback()
+    trainer.add_callback(interrupt)
+    with _signals_to(interrupt):
+        trainer.train(resume_from_checkpoint=resume_from)
+    if interrupt.signal is not None:
+        checkpoint = last_checkpoint(output)
+        raise TrainingInterrupted(
+            f"training interrupted by {signal.Signals(interrupt.signal).name} at step "
+            f"{trainer.state.global_step}; checkpoint saved in {checkpoint}. "
+            "Run the same command with --resume to continue."
+        )
     metrics_after = evaluate_all(model, evaluators) if evaluators else {}
     result = TrainResult(
         output=output,
@@ -341,6 +365,20 @@ def train(config: TrainConfig) -> TrainResult:
             logger.info("after training: %s", _fmt(metrics_after))
         _finalize(model, config, result)
     return result
+
+
+@contextlib.contextmanager
+def _signals_to(callback):
+    """Route SIGINT / SIGTERM to ``callback`` while training (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, callback.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _fmt(metrics: dict[str, float]) -> str:
