@@ -19,7 +19,7 @@ quickstart: install
 
 test: install
 	$(BIN)/ruff check textmetric tests scripts
-	$(BIN)/python -m pytest -q -n auto tests
+	$(BIN)/python -m pytest -q tests
 
 lint: install
 	$(BIN)/ruff check textmetric tests scripts

@@ -25,6 +25,18 @@ class ModelLoadError(TextmetricError):
     """A model id or path that cannot be loaded (offline, missing files, wrong kind of model)."""
 
 
+class DatasetNotFoundError(TextmetricError):
+    """A standard evaluation set that is neither at the given path nor reachable on the Hub."""
+
+
+class DependencyError(TextmetricError):
+    """A package or data file the environment lacks (e.g. the MeCab dictionary); says what to install."""
+
+
+class OutOfMemory(TextmetricError):
+    """Training or encoding ran out of (GPU or host) memory; says which settings to lower."""
+
+
 class OutputExistsError(TextmetricError):
     """An output that already exists and would be overwritten without ``overwrite=True``."""
 

@@ -15,7 +15,7 @@ from textmetric.errors import ConfigError
 from textmetric.training import TrainConfig, TrainResult, train
 
 SAMPLE_FILES = {
-    "train": ["faq_train.jsonl", "jobs_train.jsonl"],
+    "train": ["faq_train.jsonl", "jobs_train.jsonl", "paraphrase_train.jsonl"],
     "sts": ["sts_test.jsonl"],
     "retrieval": ["faq_test.jsonl", "jobs_test.jsonl"],
 }

@@ -40,6 +40,7 @@ app = typer.Typer(
     help="Deep metric learning for Japanese text: train, mine, evaluate, search and export dual encoders.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show "[default: ...]" literally
     add_completion=False,
 )
 

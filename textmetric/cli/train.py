@@ -63,6 +63,22 @@ def train(
     fast_tokenizer: bool = typer.Option(
         None, "--fast-tokenizer/--slow-tokenizer", help="Fast Japanese tokenizer."
     ),
+    group_by_length: bool = typer.Option(
+        None,
+        "--group-by-length/--no-group-by-length",
+        help="Batches of similar length: less padding (losses without in-batch negatives) [default: off].",
+    ),
+    gather: bool = typer.Option(
+        None,
+        "--gather/--no-gather",
+        help="Distributed: in-batch negatives from every process's batch [default: on].",
+    ),
+    nproc: int = typer.Option(
+        None,
+        "--nproc",
+        help="Train with N processes on this machine (torchrun; gloo on CPU). "
+        "For several machines use torchrun / accelerate launch.",
+    ),
 ) -> None:
     """Fine-tune a Siamese or DSSM dual encoder with a metric-learning loss.
 
@@ -103,6 +119,8 @@ def train(
         "precision": precision,
         "dataloader_workers": workers,
         "fast_tokenizer": fast_tokenizer,
+        "gather_across_devices": gather,
+        "length_grouping": group_by_length,
     }
     if config is not None:
         cfg = TrainConfig.from_file(config, **options)
@@ -113,8 +131,23 @@ def train(
         if "output" not in given:
             raise ConfigError("give --output DIR for the trained model")
         cfg = TrainConfig(**given)
+    from textmetric.training import distributed
+
+    if nproc is not None and nproc != 1:
+        raise typer.Exit(distributed.launch_local(cfg, nproc, verbosity=_verbosity()))
+    if not distributed.is_main_process():  # under torchrun: process 0 alone prints
+        console.quiet = out.quiet = True
     result = run_training(cfg)
     _print_result(result)
+
+
+def _verbosity() -> list[str]:
+    import logging
+
+    level = logging.getLogger("textmetric").level
+    if level and level <= logging.DEBUG:
+        return ["--verbose"]
+    return ["--quiet"] if level >= logging.WARNING else []
 
 
 def _params(items: list[str] | None) -> dict | None:

@@ -252,7 +252,7 @@ def validate_table(
         *(["label"] if fmt in ("binary", "labelled") else []),
     ]
     records: dict[str, list[Any]] = {c: [] for c in out_columns}
-    skipped: Counter = Counter()
+    skipped: Counter = Counter(table.skipped)  # rows the reader could not parse (on_bad_row="skip")
     for row, line in zip(table.rows, table.lines, strict=True):
         where = {"path": table.path, "line": line}
         try:
@@ -286,7 +286,7 @@ def validate_table(
         path=table.path,
         columns=out_columns,
         records=records,
-        rows_read=len(table.rows),
+        rows_read=len(table.rows) + sum(table.skipped.values()),
         skipped=skipped,
         encoding=table.encoding,
         nfkc=nfkc,
@@ -332,7 +332,7 @@ def load_pairs(
     score_range: tuple[float, float] | None = None,
 ) -> PairData:
     """Read and validate a training or evaluation file (CSV, TSV, JSONL, Parquet)."""
-    table = read_table(path, encoding=encoding, columns=columns)
+    table = read_table(path, encoding=encoding, columns=columns, on_bad_row=on_bad_row)
     return validate_table(
         table, data_format=data_format, nfkc=nfkc, on_bad_row=on_bad_row, score_range=score_range
     )

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class Table:
     encoding: str | None = None
     file_format: str = "csv"
     notes: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    """Rows dropped while reading (``on_bad_row="skip"``), by kind: ``json``, ``field-count``..."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -67,6 +70,15 @@ def _line_of_byte(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _bom_encoding(data: bytes) -> str | None:
+    """``utf-16`` / ``utf-32`` when ``data`` starts with their byte-order mark (Excel's "Unicode text")."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
 def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
     """Decode file bytes: UTF-8 (with or without BOM), else CP932 / Shift_JIS, or as given.
 
@@ -90,6 +102,16 @@ def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[
                 path=path,
                 line=_line_of_byte(data, err.start),
                 expected="a file in the given --encoding",
+            ) from None
+    bom = _bom_encoding(data)
+    if bom is not None:
+        try:
+            return data.decode(bom), bom
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"cannot decode byte {err.start} as {bom} (the file starts with a {bom} byte-order mark)",
+                path=path,
+                expected=f"a complete {bom} file; pass --encoding for another encoding",
             ) from None
     try:
         return data.decode("utf-8-sig"), "utf-8"
@@ -123,7 +145,7 @@ def _iter_delimited(text: str, path: Path, delimiter: str) -> Iterator[tuple[int
 
 
 def _read_delimited(
-    text: str, path: Path, delimiter: str
+    text: str, path: Path, delimiter: str, skipped: Counter | None = None
 ) -> tuple[list[str], list[dict[str, Any]], list[int]]:
     records = _iter_delimited(text, path, delimiter)
     header: list[str] | None = None
@@ -149,6 +171,9 @@ def _read_delimited(
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
+            if skipped is not None:
+                skipped["field-count"] += 1
+                continue
             raise InputError(
                 f"row has {len(record)} fields but the header has {len(header)}",
                 path=path,
@@ -161,7 +186,9 @@ def _read_delimited(
     return header, rows, lines
 
 
-def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[dict[str, Any]], list[int]]:
+def _read_jsonl(
+    text: str, path: Path, skipped: Counter | None = None
+) -> tuple[list[str], list[dict[str, Any]], list[int]]:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
     columns: dict[str, None] = {}
@@ -171,6 +198,9 @@ def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[dict[str, Any]],
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as err:
+            if skipped is not None:
+                skipped["json"] += 1
+                continue
             raise InputError(
                 f"not valid JSON at character {err.colno}: {err.msg}",
                 path=path,
@@ -179,6 +209,9 @@ def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[dict[str, Any]],
                 kind="json",
             ) from None
         if not isinstance(obj, Mapping):
+            if skipped is not None:
+                skipped["not an object"] += 1
+                continue
             raise InputError(
                 f"a JSON {type(obj).__name__} is not an object",
                 path=path,
@@ -229,12 +262,19 @@ def read_table(
     encoding: str | None = None,
     columns: str | Mapping[str, str] | None = None,
     file_format: str | None = None,
+    on_bad_row: str = "error",
 ) -> Table:
     """Read a CSV / TSV / JSONL / Parquet file into a :class:`Table`.
 
     ``columns`` renames file columns (``{"question": "anchor"}``); ``encoding`` forces a text
-    encoding (default: UTF-8 with or without BOM, else CP932).
+    encoding (default: UTF-8 with or without BOM, UTF-16 / UTF-32 with BOM, else CP932).
+    ``on_bad_row="skip"`` drops rows that cannot be read at all (a broken JSON line, a CSV row
+    with the wrong number of fields) and counts them in ``Table.skipped`` instead of raising.
     """
+    if on_bad_row not in ("error", "skip"):
+        raise InputError(f"unknown --on-bad-row '{on_bad_row}'", expected="error or skip")
+    skipped: Counter = Counter()
+    collect = skipped if on_bad_row == "skip" else None
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path)
@@ -250,11 +290,12 @@ def read_table(
             raise InputError("the file is empty", path=path, expected="at least one data row")
         text, used_encoding = decode_bytes(data, path, encoding)
         if fmt == "jsonl":
-            header, rows, lines = _read_jsonl(text, path)
+            header, rows, lines = _read_jsonl(text, path, collect)
         else:
-            header, rows, lines = _read_delimited(text, path, "\t" if fmt == "tsv" else ",")
+            header, rows, lines = _read_delimited(text, path, "\t" if fmt == "tsv" else ",", collect)
     if not rows:
-        raise InputError("the file has no data rows", path=path, expected="at least one data row")
+        detail = f" ({dict(skipped)} skipped)" if skipped else ""
+        raise InputError(f"the file has no data rows{detail}", path=path, expected="at least one data row")
     mapping = parse_column_map(columns)
     missing = [name for name in mapping if name not in header]
     if missing:
@@ -264,4 +305,12 @@ def read_table(
     if mapping:
         header = [mapping.get(name, name) for name in header]
         rows = [{mapping.get(k, k): v for k, v in row.items()} for row in rows]
-    return Table(path=path, columns=header, rows=rows, lines=lines, encoding=used_encoding, file_format=fmt)
+    return Table(
+        path=path,
+        columns=header,
+        rows=rows,
+        lines=lines,
+        encoding=used_encoding,
+        file_format=fmt,
+        skipped=skipped,
+    )

@@ -5,10 +5,17 @@
   hard negative) in the batch. The workhorse for ``anchor, positive[, negative...]`` data.
 * ``cosent``: CoSENT (Su 2022): a ranking loss over all pairs of pairs in the batch, so that
   pairs with higher gold scores get higher cosine similarity. Best for graded scores.
-* ``contrastive``: Hadsell, Chopra & LeCun 2006, ``½·[y·d² + (1−y)·max(0, m − d)²]``.
-* ``online-contrastive``: the same on the hard pairs of each batch only (positives farther than
-  the closest negative, negatives closer than the farthest positive).
-* ``triplet``: Schroff et al. 2015 (FaceNet), ``max(0, d(a,p) − d(a,n) + α)`` on given triplets.
+* ``contrastive``: Hadsell, Chopra & LeCun 2006, ``½·[y·d² + (1−y)·max(0, m − d)²]`` with ``d``
+  the Euclidean distance between the two embeddings (the paper's ``D_W``). The paper's margin
+  depends on its output scale; for the unit-normalised embeddings textmetric models output,
+  ``margin=1.0`` pushes dissimilar pairs apart until ``cos ≤ 0.5`` (the same boundary as
+  sentence-transformers' default, cosine distance 0.5). ``distance=cosine`` is available.
+* ``online-contrastive``: sentence-transformers' variant of the same loss on the hard pairs of
+  each batch only (positives farther than the closest negative, negatives closer than the
+  farthest positive); kept at sentence-transformers' defaults (cosine distance, margin 0.5).
+* ``triplet``: Schroff et al. 2015 (FaceNet), ``max(0, ‖a − p‖² − ‖a − n‖² + α)`` on given
+  triplets, with the paper's squared Euclidean distance on unit-normalised embeddings and
+  ``α = 0.2`` (``distance=euclidean`` / ``cosine`` are available, with a margin to match).
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ from textmetric.losses.registry import LossSpec, register
 _PAIR_FORMATS = ("pairs", "triplets", "ntuples")
 
 
+def squared_euclidean(x, y):
+    """Row-wise ``‖x − y‖²``: FaceNet's triplet distance."""
+    return (x - y).pow(2).sum(dim=-1)
+
+
 def _distance(name: str, kind: str):
     from sentence_transformers.sentence_transformer.losses import SiameseDistanceMetric, TripletDistanceMetric
 
@@ -26,10 +38,13 @@ def _distance(name: str, kind: str):
         "cosine": (SiameseDistanceMetric.COSINE_DISTANCE, TripletDistanceMetric.COSINE),
         "euclidean": (SiameseDistanceMetric.EUCLIDEAN, TripletDistanceMetric.EUCLIDEAN),
         "manhattan": (SiameseDistanceMetric.MANHATTAN, TripletDistanceMetric.MANHATTAN),
+        "squared_euclidean": (None, squared_euclidean),
     }
-    if name not in table:
-        raise ConfigError(f"unknown distance '{name}'; expected cosine, euclidean or manhattan")
-    return table[name][0 if kind == "siamese" else 1]
+    found = table.get(name, (None, None))[0 if kind == "siamese" else 1]
+    if found is None:
+        names = [n for n, pair in table.items() if pair[0 if kind == "siamese" else 1] is not None]
+        raise ConfigError(f"unknown distance '{name}' for this loss; expected {', '.join(names)}")
+    return found
 
 
 def _mnrl(model, data, *, scale: float):
@@ -88,7 +103,7 @@ register(
         ("binary",),
         _contrastive,
         "Hadsell 2006 contrastive loss on similar / dissimilar pairs",
-        params={"margin": 0.5, "distance": "cosine"},
+        params={"margin": 1.0, "distance": "euclidean"},
     )
 )
 register(
@@ -106,6 +121,6 @@ register(
         ("triplets",),
         _triplet,
         "FaceNet triplet loss on given (anchor, positive, negative) triplets",
-        params={"margin": 0.2, "distance": "euclidean"},
+        params={"margin": 0.2, "distance": "squared_euclidean"},
     )
 )

@@ -45,7 +45,11 @@ def mecab_word_tokenizer(normalize_text: bool = True):
     """The MeCab word tokenizer that ``BertJapaneseTokenizer`` uses with unidic-lite."""
     from transformers.models.bert_japanese.tokenization_bert_japanese import MecabTokenizer
 
-    return MecabTokenizer(do_lower_case=False, normalize_text=normalize_text, mecab_dic="unidic_lite")
+    from textmetric.text.words import mecab_guard
+
+    return mecab_guard(
+        lambda: MecabTokenizer(do_lower_case=False, normalize_text=normalize_text, mecab_dic="unidic_lite")
+    )
 
 
 def learn_wordpiece_vocab(texts: Iterable[str], *, vocab_size: int, min_frequency: int = 2) -> list[str]:

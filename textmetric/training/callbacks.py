@@ -17,16 +17,30 @@ from transformers import TrainerCallback
 LOSS_STATE_FILE = "loss_state.pt"
 
 
+def _encoder_tensor_ids(module) -> set[int]:
+    """Ids of the encoder's parameters and buffers inside a loss, under any attribute name.
+
+    sentence-transformers' batch triplet losses keep the model as ``sentence_embedder``, not
+    ``model``; without this their checkpoints carried a second copy of the whole encoder.
+    """
+    from sentence_transformers.base.model import BaseModel
+
+    model = getattr(module, "model", None)
+    ids: set[int] = set()
+    for sub in module.modules():
+        if isinstance(sub, BaseModel) or (model is not None and sub is model):
+            ids.update(id(t) for t in sub.state_dict(keep_vars=True).values())
+    return ids
+
+
 def loss_state_dict(loss) -> dict[str, torch.Tensor]:
     """The loss module's parameters and buffers that are not the encoder's."""
     modules = loss.values() if isinstance(loss, dict) else [loss]
     state: dict[str, torch.Tensor] = {}
     for index, module in enumerate(modules):
-        model = getattr(module, "model", None)
-        model_ids = {id(t) for t in model.state_dict().values()} if model is not None else set()
-        model_param_ids = {id(p) for p in model.parameters()} if model is not None else set()
+        encoder_ids = _encoder_tensor_ids(module)
         for name, tensor in module.state_dict(keep_vars=True).items():
-            if name.startswith("model.") or id(tensor) in model_ids or id(tensor) in model_param_ids:
+            if name.startswith("model.") or id(tensor) in encoder_ids:
                 continue
             state[f"{index}.{name}"] = tensor.detach().clone()
     return state
@@ -80,6 +94,8 @@ class InterruptCallback(TrainerCallback):
 
     A preemptible job gets SIGTERM some seconds before SIGKILL; saving then means a resumed run
     loses no steps. A second signal while saving is ignored rather than corrupting the checkpoint.
+    Under torch.distributed the processes agree on it at every step end (one tiny all-reduce), so
+    that all of them stop and save at the same step even when only one got the signal.
     """
 
     def __init__(self) -> None:
@@ -89,7 +105,50 @@ class InterruptCallback(TrainerCallback):
         self.signal = signum
 
     def on_step_end(self, args, state, control, **kwargs):
+        from textmetric.training.distributed import agree_on_signal
+
+        self.signal = agree_on_signal(self.signal)
         if self.signal is not None:
             control.should_save = True
             control.should_training_stop = True
         return control
+
+
+RUN_LAYOUT_FILE = "run_layout.json"
+
+
+class RunLayoutCallback(TrainerCallback):
+    """Record the process count and batch sizes in each checkpoint (main process only).
+
+    A checkpoint resumes under any number of processes (weights, optimizer and schedule are the
+    same); the data position and the in-batch negatives match exactly only when the global batch
+    (per-device batch x processes) is the same, which the resumed run checks and reports.
+    """
+
+    def __init__(self, processes: int, per_device_batch_size: int) -> None:
+        self.layout = {
+            "processes": processes,
+            "per_device_batch_size": per_device_batch_size,
+            "global_batch_size": processes * per_device_batch_size,
+        }
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        from textmetric.io import write_json
+
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            write_json(folder / RUN_LAYOUT_FILE, self.layout)
+
+    @staticmethod
+    def read(checkpoint: str | Path) -> dict | None:
+        import json
+
+        path = Path(checkpoint) / RUN_LAYOUT_FILE
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except ValueError:
+            return None

@@ -58,6 +58,8 @@ class TrainConfig:
     # throughput and devices
     fast_tokenizer: bool = True
     dataloader_workers: int = 0
+    # batches of similar length (less padding) for losses that allow it; see trainer._length_grouped_sampler
+    length_grouping: bool = False
     gather_across_devices: bool = True
     precision: str = "auto"
     device: str = "auto"

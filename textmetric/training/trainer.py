@@ -5,6 +5,11 @@ output folder, builds the model (a Hub BERT, a local folder or the offline ``tin
 the loss and batch sampler that fit each file's format, evaluates before and after, checkpoints
 (with loss state such as class centres), resumes, and writes the final model atomically.
 
+Under torch.distributed (``torchrun``, ``accelerate launch``, ``textmetric train --nproc N``)
+every process runs :func:`train`; process 0 alone writes (see :mod:`.distributed`), losses with
+in-batch negatives gather embeddings across processes, and every step holds one full batch per
+process.
+
 Output folder layout while training: ``DIR/checkpoints/`` only. When training ends, the finished
 model (``SentenceTransformer(DIR)`` loads it), ``textmetric.json``, ``train_config.json`` and
 ``metrics.json`` replace it in one rename, so ``DIR`` is either a run in progress or a finished
@@ -27,9 +32,10 @@ from typing import Any
 from textmetric.data.formats import PairData, load_pairs
 from textmetric.errors import ConfigError, OutputExistsError, TrainingInterrupted
 from textmetric.io import atomic_path, write_json
-from textmetric.losses import build_loss, default_loss, get_loss, parse_loss_params
+from textmetric.losses import build_loss, check_params, default_loss, get_loss, parse_loss_params
 from textmetric.models.builder import build_dual_encoder
 from textmetric.models.metadata import ModelMetadata
+from textmetric.models.resources import check_device, out_of_memory_guard
 from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja
 from textmetric.training.config import TrainConfig
 
@@ -80,7 +86,27 @@ def resolve_losses(config: TrainConfig, datasets: list[PairData]) -> list[str]:
         spec = get_loss(name)
         if data.format not in spec.formats:
             build_loss(name, None, data)  # raises the specific format error
+        check_params(name, parse_loss_params(config.loss_params))  # before the output folder is touched
+        if spec.sampler == "group_by_label":
+            _check_group_by_label(name, data, config.batch_size)
     return names
+
+
+def _check_group_by_label(name: str, data: PairData, batch_size: int) -> None:
+    """What sentence-transformers' GROUP_BY_LABEL sampler needs, as a clear error before training."""
+    if batch_size < 4 or batch_size % 2:
+        raise ConfigError(
+            f"the '{name}' loss builds batches of 2 texts per label: --batch-size must be even and >= 4, "
+            f"not {batch_size}"
+        )
+    from collections import Counter
+
+    repeated = sum(1 for n in Counter(data.records.get("label", [])).values() if n >= 2)
+    if repeated < 2:
+        raise ConfigError(
+            f"the '{name}' loss needs at least 2 labels with 2 or more texts each in "
+            f"{data.path or 'the data'}; found {repeated}"
+        )
 
 
 def _checkpoint_dir(output: Path) -> Path:
@@ -117,28 +143,22 @@ def _prepare_output(config: TrainConfig) -> Path:
         if output.is_file():
             output.unlink()
         else:
-            shutil.rmtree(output)
+            # Only the old run state goes now; an old finished model stays usable until the new
+            # one replaces the whole folder in one rename (see _finalize).
+            shutil.rmtree(_checkpoint_dir(output), ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)
     return output
 
 
 def build_model(config: TrainConfig, datasets: list[PairData], output: Path):
-    """The dual encoder to train: ``tiny-ja`` is built (once, kept for resume) from the training texts."""
+    """The dual encoder to train: ``tiny-ja`` is built (once, kept for resume) from the training texts.
+
+    Under torch.distributed only the main process builds the tiny-ja base (see
+    :func:`build_tiny_base`); the others load the folder it wrote.
+    """
     base: str = config.model
     if config.is_tiny_ja:
-        base_dir = _checkpoint_dir(output) / TINY_BASE
-        if not (base_dir / "config.json").is_file():
-            texts = [t for d in datasets for t in d.texts()]
-            tiny = TinyJaConfig(
-                vocab_size=config.tiny_vocab_size,
-                hidden_size=config.tiny_hidden_size,
-                num_layers=config.tiny_layers,
-                num_heads=config.tiny_heads,
-                intermediate_size=4 * config.tiny_hidden_size,
-                seed=config.seed,
-            )
-            build_tiny_ja(texts, base_dir, config=tiny, overwrite=True)
-        base = str(base_dir)
+        base = str(build_tiny_base(config, datasets, output))
     model = build_dual_encoder(
         base,
         structure=config.structure,  # type: ignore[arg-type]
@@ -149,6 +169,31 @@ def build_model(config: TrainConfig, datasets: list[PairData], output: Path):
     if config.fast_tokenizer:
         _try_fast_tokenizer(model)
     return model
+
+
+def build_tiny_base(config: TrainConfig, datasets: list[PairData], output: Path) -> Path:
+    """``DIR/checkpoints/tiny-ja-base``, built from the training texts by the main process."""
+    from textmetric.training.distributed import is_main_process, rank, world_size
+
+    base_dir = _checkpoint_dir(output) / TINY_BASE
+    if (base_dir / "config.json").is_file():
+        return base_dir
+    if not is_main_process():
+        raise ConfigError(
+            f"process {rank()} of {world_size()} cannot see {base_dir}, which process 0 wrote: "
+            "--output must be on a filesystem that every node shares"
+        )
+    texts = [t for d in datasets for t in d.texts()]
+    tiny = TinyJaConfig(
+        vocab_size=config.tiny_vocab_size,
+        hidden_size=config.tiny_hidden_size,
+        num_layers=config.tiny_layers,
+        num_heads=config.tiny_heads,
+        intermediate_size=4 * config.tiny_hidden_size,
+        seed=config.seed,
+    )
+    build_tiny_ja(texts, base_dir, config=tiny, overwrite=True)
+    return base_dir
 
 
 def _try_fast_tokenizer(model) -> None:
@@ -185,22 +230,55 @@ def _batch_sampler(spec_samplers: list[str]):
     if len(wanted) == 1:
         return BatchSamplers(wanted.pop())
     # Several files whose losses want different samplers: decide per dataset by its columns.
+    return choose_batch_sampler
+
+
+def _length_grouped_sampler(config: TrainConfig, loss_names: list[str], specs: list):
+    """``LengthGroupedBatchSampler`` when ``length_grouping`` is on and every loss tolerates it.
+
+    Grouping by length makes a batch's rows alike; that is harmless for losses that score each
+    pair or row on its own (cosent, contrastive, softmax...), but losses that take the other rows
+    of the batch as negatives, or need their own sampler (no duplicates, 2 rows per label), keep
+    random batches.
+    """
+    if not config.length_grouping:
+        return None
+    refused = [
+        name
+        for name, spec in zip(loss_names, specs, strict=True)
+        if spec.in_batch_negatives or spec.sampler != "batch_sampler"
+    ]
+    if refused:
+        logger.warning(
+            "length grouping ignored: loss(es) %s compare rows across the batch or need their own "
+            "sampler; random batches kept",
+            ", ".join(dict.fromkeys(refused)),
+        )
+        return None
+    from textmetric.training.sampling import LengthGroupedBatchSampler
+
+    return LengthGroupedBatchSampler
+
+
+def choose_batch_sampler(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
+    """The batch sampler a file's columns call for (module level: checkpoints pickle it)."""
     from sentence_transformers.base.sampler import (
         DefaultBatchSampler,
         GroupByLabelBatchSampler,
         NoDuplicatesBatchSampler,
     )
+    from torch.utils.data import RandomSampler
 
-    def choose(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
-        columns = set(dataset.column_names)
-        kwargs = {"batch_size": batch_size, "drop_last": drop_last, "generator": generator, "seed": seed}
-        if columns >= {"text", "label"}:
-            return GroupByLabelBatchSampler(dataset, valid_label_columns=valid_label_columns, **kwargs)
-        if "anchor" in columns:
-            return NoDuplicatesBatchSampler(dataset, valid_label_columns=valid_label_columns, **kwargs)
-        return DefaultBatchSampler(dataset, valid_label_columns=valid_label_columns, **kwargs)
-
-    return choose
+    columns = set(dataset.column_names)
+    kwargs = {"batch_size": batch_size, "drop_last": drop_last, "generator": generator, "seed": seed}
+    if columns >= {"text", "label"}:
+        return GroupByLabelBatchSampler(dataset, valid_label_columns=valid_label_columns, **kwargs)
+    if "anchor" in columns:
+        return NoDuplicatesBatchSampler(dataset, valid_label_columns=valid_label_columns, **kwargs)
+    # The plain sampler takes an index sampler (given the dataset itself it would yield rows).
+    return DefaultBatchSampler(
+        RandomSampler(dataset, generator=generator), valid_label_columns=valid_label_columns, **kwargs
+    )
 
 
 def _precision(config: TrainConfig) -> dict[str, bool]:
@@ -215,14 +293,165 @@ def _precision(config: TrainConfig) -> dict[str, bool]:
     return {"fp16": True}
 
 
-def _check_device(config: TrainConfig) -> dict[str, bool]:
-    import torch
+def _check_device(config: TrainConfig) -> dict[str, Any]:
+    from textmetric.training.distributed import is_distributed, wants_cpu
 
-    if config.device == "cuda" and not torch.cuda.is_available():
+    check_device(config.device)
+    if not is_distributed():
+        return {"use_cpu": config.device == "cpu"}
+    if wants_cpu(config.device):
+        # Without use_cpu, accelerate sees no GPU and silently trains N independent copies.
+        return {"use_cpu": True, "ddp_backend": "gloo"}
+    return {"use_cpu": False}
+
+
+def _check_global_batch(config: TrainConfig, datasets: list[PairData], processes: int) -> None:
+    """Under N processes every step takes N full batches; refuse data that cannot fill one step."""
+    if processes <= 1:
+        return
+    rounds = sum((len(d) // config.batch_size) // processes for d in datasets)
+    if rounds == 0:
+        rows = ", ".join(str(len(d)) for d in datasets)
         raise ConfigError(
-            "--device cuda was requested but no CUDA GPU is available (torch.cuda.is_available() is False)"
+            f"{rows} training row(s) cannot fill one step of {processes} processes x batch size "
+            f"{config.batch_size} = {processes * config.batch_size} rows (per file); lower --batch-size "
+            "(it is per device) or use fewer processes"
         )
-    return {"use_cpu": config.device == "cpu"}
+
+
+def configure_gathering(losses: list, specs: list, config: TrainConfig) -> list[str]:
+    """Switch cross-process gathering of in-batch negatives on or off; return the losses gathering.
+
+    A loss with in-batch negatives compares each anchor with the other texts of its batch. Under N
+    processes each process holds 1/N of the global batch, so without gathering a process sees only
+    its own ``batch_size - 1`` negatives instead of ``N x batch_size - 1``.
+    """
+    from textmetric.training.distributed import is_distributed, is_main_process
+
+    gathering: list[str] = []
+    for loss, spec in zip(losses, specs, strict=True):
+        if not spec.in_batch_negatives:
+            continue
+        can = hasattr(loss, "gather_across_devices")
+        want = bool(config.gather_across_devices) and is_distributed()
+        if can:
+            loss.gather_across_devices = want
+            if want:
+                gathering.append(spec.name)
+        elif want and is_main_process():
+            logger.warning(
+                "loss '%s' uses in-batch negatives but cannot gather them across processes: "
+                "each process sees only its own batch",
+                spec.name,
+            )
+    return gathering
+
+
+def _watch_in_batch_scores(name: str, loss) -> None:
+    """Debug log (``-v``) the shape of the in-batch score matrix each time it changes.
+
+    Rows are this process's anchors, columns every candidate compared with them: with gathering
+    on, the global batch (processes x per-device batch, times 1 + hard negatives).
+    """
+    import functools
+
+    score = getattr(loss, "similarity_fct", None)
+    if not callable(score):
+        return
+    seen: set[tuple[int, ...]] = set()
+
+    @functools.wraps(score)
+    def watched(a, b):
+        scores = score(a, b)
+        shape = tuple(scores.shape)
+        if shape not in seen:
+            seen.add(shape)
+            logger.debug("%s in-batch scores: %s", name, " x ".join(str(n) for n in shape))
+        return scores
+
+    loss.similarity_fct = watched
+
+
+def _trainer_class():
+    """The sentence-transformers trainer, fixed for torch.distributed (see the methods)."""
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer
+
+    from textmetric.training import distributed
+
+    class TextmetricTrainer(SentenceTransformerTrainer):
+        _extra: tuple[list, list] | None = None
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            if self.args.world_size > 1:
+                params, buffers = self._loss_state()
+                distributed.average_gradients(params)
+                distributed.average_in_place(buffers)
+            return loss
+
+        def _loss_state(self) -> tuple[list, list]:
+            """Trainable parameters and buffers of the loss(es) outside the encoder.
+
+            DDP keeps the encoder identical on every process; a loss's classifier weights or
+            class centres are outside it, so they are averaged here at every step.
+            """
+            if self._extra is None:
+                own = {id(t) for t in self.model.parameters()} | {id(t) for t in self.model.buffers()}
+                modules = self.loss.values() if isinstance(self.loss, dict) else [self.loss]
+                params: list = []
+                buffers: list = []
+                seen: set[int] = set()
+                for module in modules:
+                    for param in module.parameters():
+                        if param.requires_grad and id(param) not in own and id(param) not in seen:
+                            seen.add(id(param))
+                            params.append(param)
+                    for buffer in module.buffers():
+                        if id(buffer) not in own and id(buffer) not in seen:
+                            seen.add(id(buffer))
+                            buffers.append(buffer)
+                self._extra = (params, buffers)
+            return self._extra
+
+        def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+            """Write the checkpoint's model from the main process only.
+
+            transformers 5 calls ``_save`` on every process and checks inside it; the
+            sentence-transformers override assumes it runs on process 0 alone, so without this
+            every process writes the same model files into the same folder at once.
+            """
+            if not self.args.should_save:
+                return
+            super()._save(output_dir, state_dict=state_dict)
+
+        def _save_rng_state(self, output_dir: str) -> None:
+            """Every process's RNG state, written by the main process only.
+
+            transformers has each process write its own ``rng_state_N.pth``; here the states are
+            gathered so that no other process writes to the output folder.
+            """
+            if self.args.world_size <= 1:
+                super()._save_rng_state(output_dir)
+                return
+            import random
+
+            import numpy as np
+
+            state = {
+                "python": random.getstate(),
+                "numpy": np.random.get_state(),
+                "cpu": torch.random.get_rng_state(),
+            }
+            if torch.cuda.is_available():
+                state["cuda"] = torch.cuda.random.get_rng_state_all()
+            states = distributed.gather_objects(state)
+            if self.args.process_index == 0:
+                os.makedirs(output_dir, exist_ok=True)
+                for index, one in enumerate(states):
+                    torch.save(one, os.path.join(output_dir, f"rng_state_{index}.pth"))
+
+    return TextmetricTrainer
 
 
 def build_evaluators(config: TrainConfig):
@@ -259,33 +488,101 @@ def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
     """Train a dual encoder as ``config`` says; see :class:`TrainConfig` for the options.
 
     ``callbacks`` are extra ``transformers.TrainerCallback`` objects (logging, early stopping).
+    Under ``torchrun`` / ``accelerate launch`` every process calls this; process 0 writes.
     """
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from textmetric.training import distributed
+
+    # Checked before joining the process group: the same answer on every process, no collective.
+    device_args = _check_device(config)
+    output = Path(config.output)
+    created = not output.exists()
+    distributed.setup(cpu=distributed.wants_cpu(config.device))
+    failed = True
+    try:
+        result = _train(config, callbacks or [], device_args)
+        failed = False
+        return result
+    except Exception as err:
+        # A run that failed before its first checkpoint (base model not loadable, out of memory at
+        # step 1...) leaves no output folder behind; one with checkpoints keeps them for --resume.
+        if (
+            created
+            and not isinstance(err, TrainingInterrupted)
+            and distributed.is_main_process()
+            and output.is_dir()
+            and last_checkpoint(output) is None
+        ):
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+    finally:
+        distributed.teardown(failed=failed)
+
+
+def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) -> TrainResult:
+    from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers.trainer_utils import set_seed
 
+    from textmetric.training.callbacks import (
+        InterruptCallback,
+        LossHistoryCallback,
+        LossStateCallback,
+        RunLayoutCallback,
+    )
+    from textmetric.training.distributed import Agreement, is_main_process, world_size
+
     started = time.time()
-    # 1. Everything that can fail on bad input fails here, before the output folder is touched.
-    datasets = load_training_data(config)
-    loss_names = resolve_losses(config, datasets)
-    evaluators = build_evaluators(config)
-    device_args = _check_device(config)
-    output = _prepare_output(config)
-    from textmetric.training.distributed import is_main_process
+    processes = world_size()
+    main = is_main_process()
+    # 1. Everything that can fail on bad input fails here, before the output folder is touched,
+    #    on every process alike (and if one process fails, all stop with its message).
+    with Agreement("reading the training data"):
+        datasets = load_training_data(config)
+        loss_names = resolve_losses(config, datasets)
+        evaluators = build_evaluators(config)
+        _check_global_batch(config, datasets, processes)
+    # 2. The main process prepares the output folder and the tiny-ja base; the others wait.
+    with Agreement("preparing the output folder") as prepared:
+        if main:
+            output = _prepare_output(config)
+            if config.is_tiny_ja:
+                build_tiny_base(config, datasets, output)
+            checkpoint = last_checkpoint(output) if config.resume else None
+            prepared.value = str(checkpoint) if checkpoint else None
+    output = Path(config.output)
+    resume_from: str | None = prepared.value
 
     set_seed(config.seed)
-    model = build_model(config, datasets, output)
+    with Agreement("loading the base model"):
+        model = build_model(config, datasets, output)
+        if resume_from and not Path(resume_from).is_dir():
+            raise ConfigError(
+                f"this process cannot see the checkpoint {resume_from}: --output must be on a "
+                "filesystem that every node shares"
+            )
     params = parse_loss_params(config.loss_params)
     losses = [build_loss(name, model, data, params) for name, data in zip(loss_names, datasets, strict=True)]
     specs = [get_loss(name) for name in loss_names]
+    gathering = configure_gathering(losses, specs, config)
+    if main and logger.isEnabledFor(logging.DEBUG):
+        for name, module in zip(loss_names, losses, strict=True):
+            _watch_in_batch_scores(name, module)
     if len(datasets) == 1:
         train_dataset: Any = datasets[0].to_dataset()
         loss: Any = losses[0]
     else:
         train_dataset = {f"data{i}": d.to_dataset() for i, d in enumerate(datasets)}
         loss = {f"data{i}": lo for i, lo in enumerate(losses)}
+    if processes > 1 and main:
+        logger.info(
+            "%d processes x batch size %d = global batch %d; in-batch negatives %s",
+            processes,
+            config.batch_size,
+            processes * config.batch_size,
+            f"gathered across processes ({', '.join(gathering)})" if gathering else "per process",
+        )
 
-    metrics_before = evaluate_all(model, evaluators) if evaluators else {}
-    if metrics_before and is_main_process():
+    metrics_before = evaluate_all(model, evaluators) if evaluators and main else {}
+    if metrics_before:
         logger.info("before training: %s", _fmt(metrics_before))
 
     eval_args: dict[str, Any] = {}
@@ -300,7 +597,22 @@ def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
             eval_args.update(
                 load_best_model_at_end=True, metric_for_best_model=config.best_metric, greater_is_better=True
             )
-    from textmetric.training.callbacks import InterruptCallback, LossHistoryCallback, LossStateCallback
+    distributed_args: dict[str, Any] = {}
+    if processes > 1:
+        distributed_args = {
+            # Every step must hold a full batch on every process (gathering needs equal shapes,
+            # DDP equal step counts); the sampler reshuffles each epoch, so no row is always left out.
+            "dataloader_drop_last": True,
+            "log_level_replica": "error",
+        }
+        if len(datasets) > 1:
+            import functools
+
+            from textmetric.training.sampling import LockstepBatchSampler
+
+            distributed_args["multi_dataset_batch_sampler"] = functools.partial(
+                LockstepBatchSampler, group=processes
+            )
 
     history = LossHistoryCallback()
     args = SentenceTransformerTrainingArguments(
@@ -318,29 +630,38 @@ def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
         save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps,
         report_to="none",
-        batch_sampler=_batch_sampler([s.sampler for s in specs]),
+        batch_sampler=(
+            _length_grouped_sampler(config, loss_names, specs) or _batch_sampler([s.sampler for s in specs])
+        ),
         router_mapping=_router_mapping(config, datasets),
         dataloader_num_workers=config.dataloader_workers,
-        dataloader_drop_last=False,
+        # Workers kept across epochs keep the fast tokenizer's word-split cache warm.
+        dataloader_persistent_workers=config.dataloader_workers > 0,
+        **{"dataloader_drop_last": False, **distributed_args},
         **_precision(config),
         **device_args,
         **eval_args,
     )
-    trainer = SentenceTransformerTrainer(
+    trainer = _trainer_class()(
         model=model,
         args=args,
         train_dataset=train_dataset,
         loss=loss,
         evaluator=evaluators or None,
-        callbacks=[history, LossStateCallback(loss), *(callbacks or [])],
+        callbacks=[
+            history,
+            LossStateCallback(loss),
+            RunLayoutCallback(processes, config.batch_size),
+            *callbacks,
+        ],
     )
-    resume_from = str(last_checkpoint(output)) if config.resume else None
     if resume_from:
         LossStateCallback.restore(loss, resume_from)
         logger.info("resuming from %s", resume_from)
+        _check_resume_layout(resume_from, processes, config.batch_size)
     interrupt = InterruptCallback()
     trainer.add_callback(interrupt)
-    with _signals_to(interrupt):
+    with _signals_to(interrupt), out_of_memory_guard("training", training=True):
         trainer.train(resume_from_checkpoint=resume_from)
     if interrupt.signal is not None:
         checkpoint = last_checkpoint(output)
@@ -349,22 +670,48 @@ def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
             f"{trainer.state.global_step}; checkpoint saved in {checkpoint}. "
             "Run the same command with --resume to continue."
         )
-    metrics_after = evaluate_all(model, evaluators) if evaluators else {}
     result = TrainResult(
         output=output,
         metrics_before=metrics_before,
-        metrics_after=metrics_after,
         loss_history=history.history,
         steps=trainer.state.global_step,
-        seconds=time.time() - started,
         data=[d.summary() for d in datasets],
         losses=loss_names,
     )
-    if is_main_process():
-        if metrics_after:
-            logger.info("after training: %s", _fmt(metrics_after))
-        _finalize(model, config, result)
+    # 3. The main process evaluates and writes the finished model; the others wait for it.
+    with Agreement("writing the trained model") as finished:
+        if main:
+            result.metrics_after = evaluate_all(model, evaluators) if evaluators else {}
+            result.seconds = time.time() - started
+            if result.metrics_after:
+                logger.info("after training: %s", _fmt(result.metrics_after))
+            _finalize(model, config, result, processes=processes)
+            finished.value = (result.metrics_before, result.metrics_after, result.seconds)
+    result.metrics_before, result.metrics_after, result.seconds = finished.value
     return result
+
+
+def _check_resume_layout(checkpoint: str, processes: int, batch_size: int) -> None:
+    from textmetric.training.callbacks import RunLayoutCallback
+    from textmetric.training.distributed import is_main_process
+
+    layout = RunLayoutCallback.read(checkpoint)
+    if not layout or not is_main_process():
+        return
+    was, now = layout.get("global_batch_size"), processes * batch_size
+    if was is not None and was != now:
+        logger.warning(
+            "the checkpoint was written by %s process(es) x batch %s (global %s); resuming with %d x %d "
+            "(global %d): weights, optimizer and schedule continue, but the data position and the "
+            "in-batch negatives differ. Keep processes x --batch-size at %s to resume exactly.",
+            layout.get("processes"),
+            layout.get("per_device_batch_size"),
+            was,
+            processes,
+            batch_size,
+            now,
+            was,
+        )
 
 
 @contextlib.contextmanager
@@ -385,7 +732,7 @@ def _fmt(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
-def _finalize(model, config: TrainConfig, result: TrainResult) -> None:
+def _finalize(model, config: TrainConfig, result: TrainResult, *, processes: int = 1) -> None:
     """Write the finished model folder in one rename (checkpoints kept only if asked)."""
     from textmetric.models.builder import model_structure
 
@@ -403,6 +750,8 @@ def _finalize(model, config: TrainConfig, result: TrainResult) -> None:
             "epochs": config.epochs,
             "steps": result.steps,
             "batch_size": config.batch_size,
+            "processes": processes,
+            "global_batch_size": config.batch_size * processes,
             "learning_rate": config.learning_rate,
             "warmup": config.warmup,
             "seed": config.seed,

@@ -1,0 +1,146 @@
+"""evaluate(): model and baselines in one run, metrics.json / report.md / plots, CLI behaviour."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from textmetric.cli import app
+from textmetric.errors import ConfigError, OutputExistsError
+from textmetric.evaluation import evaluate
+
+
+@pytest.fixture(scope="module")
+def small_sets(tmp_path_factory, shared_data):
+    folder = tmp_path_factory.mktemp("sets")
+    lines = (shared_data / "jsts" / "valid.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    sts = folder / "jsts_small.jsonl"
+    sts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    squad = json.loads((shared_data / "jsquad" / "valid.json").read_text(encoding="utf-8"))
+    article = squad["data"][0]
+    article["paragraphs"] = article["paragraphs"][:8]
+    jsquad = folder / "jsquad_small.json"
+    jsquad.write_text(json.dumps({"data": [article]}, ensure_ascii=False), encoding="utf-8")
+    return sts, jsquad
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny"
+    tiny_model.save(str(path))
+    return path
+
+
+def test_evaluate_all_systems_and_write_the_report(tiny_model, small_sets, tmp_path):
+    sts, jsquad = small_sets
+    out = tmp_path / "eval"
+    report = evaluate(
+        tiny_model,
+        sts=[sts],
+        retrieval=[jsquad],
+        baselines="all",
+        base_model=tiny_model,
+        similarities=["cosine", "dot"],
+        out=out,
+    )
+    sts_result, retrieval_result = report.datasets
+    assert list(sts_result.systems) == ["model", "base", "bm25", "tfidf"]
+    assert set(sts_result.systems["model"]) == {"spearman", "pearson", "spearman_dot", "pearson_dot"}
+    assert sts_result.systems["model"] == sts_result.systems["base"]  # same network
+    assert set(retrieval_result.systems) == {"model", "base", "bm25", "tfidf", "hybrid"}
+    assert set(retrieval_result.systems["bm25"]) == {
+        "ndcg@10",
+        "mrr@10",
+        "map@100",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "recall@100",
+        "accuracy@1",
+    }
+    assert report.metric("jsquad_small", "bm25", "recall@100") == 1.0  # 8 paragraphs: all retrieved
+    assert report.metric("jsquad_small", "bm25", "ndcg@10") > report.metric(
+        "jsquad_small", "model", "ndcg@10"
+    )
+
+    saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert {"model", "timestamp", "versions", "datasets"} <= set(saved)
+    assert saved["versions"]["sentence-transformers"]
+    digest = hashlib.sha256(sts.read_bytes()).hexdigest()
+    assert saved["datasets"][0]["files"] == {str(sts): digest}
+    assert saved["datasets"][1]["results"]["bm25"]["ndcg@10"] == pytest.approx(
+        report.metric("jsquad_small", "bm25", "ndcg@10")
+    )
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "| BM25 |" in markdown and "plots/jsquad_small_recall_at_k.png" in markdown
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "jsquad_small_recall_at_k.png",
+        "jsquad_small_similarity_hist.png",
+        "jsts_small_sts_scatter.png",
+    ]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+    with pytest.raises(OutputExistsError):
+        evaluate(None, sts=[sts], baselines="tfidf", out=out)
+    again = evaluate(None, sts=[sts], baselines="tfidf", out=out, overwrite=True, plots=False)
+    assert list(again.datasets[0].systems) == ["tfidf"]
+    assert not (out / "plots").exists()
+
+
+def test_configuration_errors(small_sets):
+    sts, _ = small_sets
+    with pytest.raises(ConfigError, match="nothing to evaluate"):
+        evaluate(None)
+    with pytest.raises(ConfigError, match="unknown baseline 'bm26'"):
+        evaluate(None, sts=[sts], baselines="bm26")
+    with pytest.raises(ConfigError, match="needs the untrained base model"):
+        evaluate(None, sts=[sts], baselines="base")
+
+
+def test_cli_evaluate(model_dir, small_sets, tmp_path):
+    sts, jsquad = small_sets
+    runner = CliRunner()
+    out = tmp_path / "cli-eval"
+    args = [
+        "evaluate",
+        str(model_dir),
+        "--sts",
+        str(sts),
+        "--retrieval",
+        str(jsquad),
+        "--baselines",
+        "bm25,hybrid",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "nDCG@10" in result.output and "hybrid" in result.output and "Spearman" in result.output
+    assert (out / "metrics.json").is_file()
+
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    missing = runner.invoke(app, ["evaluate", "none", "--retrieval", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "retrieval set not found" in missing.output
+    assert "Traceback" not in missing.output
+    bad_model = runner.invoke(app, ["evaluate", str(tmp_path / "no-model"), "--sts", str(sts)])
+    assert bad_model.exit_code == 2 and "cannot load the model" in bad_model.output
+
+
+def test_base_model_named_by_the_model_metadata(model_dir, small_sets, tmp_path):
+    import shutil
+
+    from textmetric.models.metadata import ModelMetadata
+
+    sts, _ = small_sets
+    trained = tmp_path / "trained"
+    shutil.copytree(model_dir, trained)
+    ModelMetadata(base_model=str(model_dir)).save(trained)
+    report = evaluate(str(trained), sts=[sts], baselines="base")
+    assert report.base_model == str(model_dir)
+    assert report.model_fingerprint
+    systems = report.datasets[0].systems
+    assert systems["base"] == pytest.approx(systems["model"])  # same weights
