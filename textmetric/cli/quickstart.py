@@ -34,8 +34,20 @@ def quickstart(
     table.add_column("trained", justify="right")
     table.add_column("gain", justify="right")
     for name, before, after in result.rows:
-        table.add_row(name, f"{before:.3f}", f"{after:.3f}", f"{after - before:+.3f}")
+        table.add_row(_label(name), f"{before:.3f}", f"{after:.3f}", f"{after - before:+.3f}")
     out.print(table)
     seconds = result.train.seconds
     console.print(f"[green]model saved to[/] {result.train.output} ({seconds:.0f} s). Try:")
     console.print(f"  textmetric evaluate {result.train.output} --sts data/sample/sts_test.jsonl")
+
+
+def _label(metric: str) -> str:
+    """``faq_test_cosine_recall@1`` -> ``faq_test Recall@1``: the table is read, not parsed."""
+    names = {"recall@1": "Recall@1", "ndcg@10": "nDCG@10"}
+    if "_spearman_" in metric:
+        return f"{metric.split('_spearman_', 1)[0]} Spearman"
+    for similarity in ("_cosine_", "_dot_", "_euclidean_", "_manhattan_"):
+        if similarity in metric:
+            dataset, measure = metric.split(similarity, 1)
+            return f"{dataset} {names.get(measure, measure)}"
+    return metric

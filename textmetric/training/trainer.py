@@ -466,14 +466,19 @@ def build_evaluators(config: TrainConfig):
 
 
 def _primary_metrics(evaluators, results: dict[str, float]) -> dict[str, float]:
+    """Each evaluator's primary metric, plus Recall@1 next to a retrieval nDCG@10: the number a
+    user reads first ("is the right answer on top?")."""
     keep: dict[str, float] = {}
     for evaluator in evaluators:
         key = evaluator.primary_metric
         full = f"{evaluator.name}_{key}" if evaluator.name and not key.startswith(evaluator.name) else key
-        for candidate in (full, key, f"eval_{full}"):
-            if candidate in results:
-                keep[full] = float(results[candidate])
-                break
+        wanted = [full] + ([full.replace("ndcg@10", "recall@1")] if full.endswith("ndcg@10") else [])
+        for name in wanted:
+            bare = name.removeprefix(f"{evaluator.name}_") if evaluator.name else name
+            for candidate in (name, bare, f"eval_{name}"):
+                if candidate in results:
+                    keep[name] = float(results[candidate])
+                    break
     return keep
 
 
