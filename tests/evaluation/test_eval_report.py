@@ -144,3 +144,31 @@ def test_base_model_named_by_the_model_metadata(model_dir, small_sets, tmp_path)
     assert report.model_fingerprint
     systems = report.datasets[0].systems
     assert systems["base"] == pytest.approx(systems["model"])  # same weights
+
+
+def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts_rows):
+    """`base` for a model trained from tiny-ja is the untrained network: training's "before"."""
+    from textmetric.training import TrainConfig, train
+
+    sts, _ = small_sets
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "\n".join(
+            json.dumps({"anchor": r["sentence1"], "positive": r["sentence2"]}, ensure_ascii=False)
+            for r in jsts_rows[:256]
+        ),
+        encoding="utf-8",
+    )
+    config = TrainConfig(
+        data=[str(pairs)], output=str(tmp_path / "m"), model="tiny-ja", loss="mnrl", max_steps=8,
+        batch_size=16, max_seq_length=32, eval_sts=[str(sts)], tiny_vocab_size=2000,
+        tiny_hidden_size=64, tiny_layers=1, tiny_heads=2, save_steps=1000,
+    )
+    result = train(config)
+    report = evaluate(str(result.output), sts=[sts], baselines="base")
+    systems = report.datasets[0].systems
+    before = next(iter(result.metrics_before.values()))
+    after = next(iter(result.metrics_after.values()))
+    assert systems["base"]["spearman"] == pytest.approx(before, abs=1e-6)
+    assert systems["model"]["spearman"] == pytest.approx(after, abs=1e-6)
+    assert systems["base"]["spearman"] != pytest.approx(systems["model"]["spearman"], abs=1e-4)

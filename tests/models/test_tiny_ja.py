@@ -7,7 +7,7 @@ import filecmp
 import pytest
 from transformers import AutoModel, AutoTokenizer, BertJapaneseTokenizer
 
-from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja, mecab_word_tokenizer
+from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja, mecab_word_tokenizer, rebuild_tiny_ja
 
 SMALL = TinyJaConfig(vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64)
 
@@ -62,3 +62,16 @@ def test_refuses_to_overwrite_and_needs_text(tmp_path, japanese_texts):
         build_tiny_ja(japanese_texts[:50], out, config=SMALL)
     with pytest.raises(ValueError, match="non-empty text"):
         build_tiny_ja(["  ", ""], tmp_path / "empty", config=SMALL)
+
+
+def test_rebuild_from_vocabulary_gives_the_same_untrained_weights(tmp_path, japanese_texts):
+    built = build_tiny_ja(japanese_texts[:300], tmp_path / "built", config=SMALL)
+    rebuilt = rebuild_tiny_ja(built / "vocab.txt", tmp_path / "rebuilt", config=SMALL)
+    assert filecmp.cmp(built / "vocab.txt", rebuilt / "vocab.txt", shallow=False)
+    wa, wb = AutoModel.from_pretrained(built), AutoModel.from_pretrained(rebuilt)
+    for (name, pa), (_, pb) in zip(wa.state_dict().items(), wb.state_dict().items(), strict=True):
+        assert (pa == pb).all(), name
+    other_seed = rebuild_tiny_ja(built / "vocab.txt", tmp_path / "seed7", config=TinyJaConfig(
+        vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, seed=7))
+    assert not (AutoModel.from_pretrained(other_seed).embeddings.word_embeddings.weight
+                == wa.embeddings.word_embeddings.weight).all()

@@ -36,6 +36,7 @@ from textmetric.evaluation.report import DatasetResult, EvaluationReport
 from textmetric.evaluation.retrieval import dense_retrieval
 from textmetric.evaluation.sts import STS_SIMILARITIES, evaluate_sts_model, sts_metrics
 from textmetric.io import ensure_writable
+from textmetric.models.builder import TINY_JA
 from textmetric.search.fusion import DEFAULT_RRF_K, rrf_topk
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,31 @@ def _base_model_name(model_path: str | None, base_model: str | None) -> str | No
         if meta is not None and meta.base_model:
             return meta.base_model
     return None
+
+
+def _rebuilt_tiny_base(model_path: str, *, device: str | None):
+    """The untrained tiny-ja a model was trained from: its vocabulary, shape and seed are recorded."""
+    import tempfile
+
+    from textmetric.models.builder import build_dual_encoder
+    from textmetric.models.metadata import ModelMetadata
+    from textmetric.models.tiny_ja import TinyJaConfig, rebuild_tiny_ja
+
+    folder = Path(model_path)
+    meta = ModelMetadata.load(folder)
+    recorded = (meta.training.get("tiny_ja") if meta else None) or None
+    vocab = sorted(folder.rglob("vocab.txt"))
+    if recorded is None or not vocab:
+        raise ModelLoadError(
+            f"{folder} was trained from 'tiny-ja' but does not record its shape and seed "
+            "(trained before textmetric recorded them); pass --base-model with the saved base folder"
+        )
+    with tempfile.TemporaryDirectory(prefix="tiny-ja-base-") as tmp:
+        base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=TinyJaConfig(**recorded))
+        model = build_dual_encoder(
+            str(base), pooling=meta.pooling, max_seq_length=meta.max_seq_length or 256  # type: ignore[union-attr]
+        )
+    return model.to(device) if device else model
 
 
 def _model_nfkc(model_path: str | None) -> bool:
@@ -312,7 +338,10 @@ def evaluate(
                     "the 'base' baseline needs the untrained base model: pass --base-model (the model "
                     "folder's textmetric.json does not name one)"
                 )
-            models["base"] = load_model(base_name, device=device)
+            if base_name == TINY_JA and model_path:
+                models["base"] = _rebuilt_tiny_base(model_path, device=device)
+            else:
+                models["base"] = load_model(base_name, device=device)
     nfkc = _model_nfkc(model_path) if nfkc is None else nfkc
 
     report = EvaluationReport(

@@ -112,15 +112,33 @@ def build_tiny_ja(
     ``vocab.txt``, ``tokenizer_config.json``) that ``AutoModel`` / ``AutoTokenizer`` and the
     sentence-transformers ``Transformer`` module load.
     """
-    import torch
-    from transformers import BertConfig, BertJapaneseTokenizer, BertModel
-
     config = config or TinyJaConfig()
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise ValueError("tiny-ja needs at least one non-empty text to learn its vocabulary from")
     vocab = learn_wordpiece_vocab(texts, vocab_size=config.vocab_size, min_frequency=config.min_frequency)
     logger.info("tiny-ja: vocabulary of %d tokens from %d texts", len(vocab), len(texts))
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=overwrite, num_texts=len(texts))
+
+
+def rebuild_tiny_ja(vocab_file: str | Path, output_dir: str | Path, *, config: TinyJaConfig) -> Path:
+    """The untrained tiny-ja base of a trained model, from its ``vocab.txt`` and recorded config.
+
+    The random initialisation depends only on the config (seed included) and the vocabulary size,
+    so this gives the very weights training started from: the ``base`` baseline of
+    ``textmetric evaluate`` for a model trained from ``tiny-ja``.
+    """
+    lines = Path(vocab_file).read_text(encoding="utf-8").split("\n")
+    vocab = lines[:-1] if lines and lines[-1] == "" else lines
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=True, num_texts=None)
+
+
+def _write_tiny_ja(
+    vocab: list[str], output_dir: str | Path, config: TinyJaConfig, *, overwrite: bool, num_texts: int | None
+) -> Path:
+    import torch
+    from transformers import BertConfig, BertJapaneseTokenizer, BertModel
+
     with atomic_path(output_dir, overwrite=overwrite, is_dir=True) as tmp:
         tmp.mkdir(parents=True, exist_ok=True)
         vocab_file = tmp / "vocab.txt"
@@ -151,7 +169,7 @@ def build_tiny_ja(
             torch.random.set_rng_state(generator_state)
         model.save_pretrained(str(tmp))
         (tmp / "tiny_ja.json").write_text(
-            json.dumps({**asdict(config), "num_texts": len(texts), "vocab_tokens": len(vocab)}, indent=2),
+            json.dumps({**asdict(config), "num_texts": num_texts, "vocab_tokens": len(vocab)}, indent=2),
             encoding="utf-8",
         )
     return Path(output_dir)

@@ -25,7 +25,7 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,14 @@ def build_tiny_base(config: TrainConfig, datasets: list[PairData], output: Path)
             "--output must be on a filesystem that every node shares"
         )
     texts = [t for d in datasets for t in d.texts()]
-    tiny = TinyJaConfig(
+    build_tiny_ja(texts, base_dir, config=tiny_config(config), overwrite=True)
+    return base_dir
+
+
+def tiny_config(config: TrainConfig) -> TinyJaConfig:
+    """The tiny-ja shape and seed of a run; recorded in ``textmetric.json`` so that the untrained
+    base can be rebuilt (:func:`textmetric.models.tiny_ja.rebuild_tiny_ja`)."""
+    return TinyJaConfig(
         vocab_size=config.tiny_vocab_size,
         hidden_size=config.tiny_hidden_size,
         num_layers=config.tiny_layers,
@@ -192,8 +199,6 @@ def build_tiny_base(config: TrainConfig, datasets: list[PairData], output: Path)
         intermediate_size=4 * config.tiny_hidden_size,
         seed=config.seed,
     )
-    build_tiny_ja(texts, base_dir, config=tiny, overwrite=True)
-    return base_dir
 
 
 def _try_fast_tokenizer(model) -> None:
@@ -524,6 +529,7 @@ def train(config: TrainConfig, *, callbacks: list | None = None) -> TrainResult:
 
 
 def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) -> TrainResult:
+    import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers.trainer_utils import set_seed
 
@@ -642,6 +648,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         dataloader_num_workers=config.dataloader_workers,
         # Workers kept across epochs keep the fast tokenizer's word-split cache warm.
         dataloader_persistent_workers=config.dataloader_workers > 0,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinning is for host-to-GPU copies only
         **{"dataloader_drop_last": False, **distributed_args},
         **_precision(config),
         **device_args,
@@ -762,6 +769,7 @@ def _finalize(model, config: TrainConfig, result: TrainResult, *, processes: int
             "seed": config.seed,
             "loss_params": config.loss_params,
             "seconds": round(result.seconds, 1),
+            **({"tiny_ja": asdict(tiny_config(config))} if config.is_tiny_ja else {}),
         },
         data=result.data,
         metrics={"before": result.metrics_before, "after": result.metrics_after},
