@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pyarrow as pa
@@ -9,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from textmetric.data.readers import read_table
+from textmetric.data.stream import iter_text_batches, tsv_quoting
 from textmetric.errors import InputError
 
 ROWS = [
@@ -114,3 +116,83 @@ def test_unknown_extension_and_missing_file(tmp_path):
     other.write_bytes(b"x")
     with pytest.raises(InputError, match=r"\.csv, \.tsv, \.jsonl or \.parquet"):
         read_table(other)
+
+
+def test_tsv_quote_in_text_is_read_literally(tmp_path):
+    """A Japanese sentence may start with a lone '"'; Excel-style quoting would swallow the next lines."""
+    path = tmp_path / "quotes.tsv"
+    path.write_text('text\tid\n"引用から始まる文\t1\n普通の文\t2\n終わりに引用"\t3\n', encoding="utf-8")
+    table = read_table(path)
+    assert [r["text"] for r in table.rows] == ['"引用から始まる文', "普通の文", '終わりに引用"']
+    assert table.lines == [2, 3, 4]
+    streamed = [t for batch in iter_text_batches(path) for t in batch.texts]
+    assert streamed == [r["text"] for r in table.rows]
+
+
+def test_clearly_quoted_tsv_keeps_its_quoting(tmp_path):
+    """pandas / Excel quote a TSV field holding a tab, a line break or a quote: still read as quoted."""
+    import pandas as pd
+
+    rows = [
+        {"text": "改行を\n含む文", "id": "a"},
+        {"text": 'He said "はい"', "id": "b"},
+        {"text": "タブ\tあり", "id": "c"},
+        {"text": '"東京"', "id": "d"},
+    ]
+    path = tmp_path / "quoted.tsv"
+    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+    assert read_table(path).rows == rows
+    assert read_table(path).lines == [2, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        (['text\tid\n', '"引用\t1\n'], csv.QUOTE_NONE),  # lone quote, never closed
+        (['text\tid\n', '"引用"です\t1\n'], csv.QUOTE_NONE),  # closed, but text follows the quote
+        (['text\tid\n', '"東京"\t1\n'], csv.QUOTE_NONE),  # well-formed, but nothing needed quoting
+        (['text\tid\n', 'a\t"x\n', 'b\ty"\n'], csv.QUOTE_NONE),  # "field" of whole rows: swallowed lines
+        (['text\tid\n', '"a\tb"\t1\n', 'x\t"y\tz"\t2\n'], csv.QUOTE_NONE),  # rows of two widths
+        (['"text"\t"id"\n', '"あ"\t"1"\n'], csv.QUOTE_MINIMAL),  # quoted header: QUOTE_ALL writer
+        (['text\tid\n', '"a ""quoted"" word"\t1\n'], csv.QUOTE_MINIMAL),
+        (['text\tid\n', '"two\n', 'lines"\t1\n'], csv.QUOTE_MINIMAL),
+    ],
+)
+def test_tsv_quoting_needs_clear_evidence(sample, expected):
+    assert tsv_quoting(sample) == expected
+
+
+def test_tsv_quoting_ignores_a_field_cut_by_the_sample_end():
+    sample = ['text\tid\n', '"a\tb"\t1\n', '"long\n']
+    assert tsv_quoting(sample, complete=False) == csv.QUOTE_MINIMAL
+    assert tsv_quoting(sample, complete=True) == csv.QUOTE_NONE
+
+
+def test_cp932_after_a_long_ascii_start_is_still_cp932(tmp_path):
+    """The encoding is sniffed on the first MiB; an ASCII start reads the same in UTF-8 and CP932."""
+    path = tmp_path / "big.csv"
+    ascii_rows = "".join(f"row{i},ascii\n" for i in range(120_000))
+    path.write_bytes(("text,id\n" + ascii_rows + "日本語の行,x\n").encode("cp932"))
+    assert path.stat().st_size > 1 << 20
+    table = read_table(path)
+    assert table.encoding == "cp932" and table.rows[-1] == {"text": "日本語の行", "id": "x"}
+    last = [b for b in iter_text_batches(path, id_column="id", batch_size=50_000)][-1]
+    assert last.texts[-1] == "日本語の行" and last.lines[-1] == 120_002
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("a.csv", 'text,id\n"一行目\n二行目",1\n\n,\n短い,2\r\n'.encode()),
+        ("b.tsv", "\ufefftext\tid\r\nあ\t1\rい\t2\n".encode()),
+        ("c.jsonl", '{"text": "あ", "id": 1}\n\n{"text": "い", "id": 2}'.encode("cp932")),
+    ],
+)
+def test_table_and_stream_read_the_same_rows(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    table = read_table(path)
+    batches = list(iter_text_batches(path, batch_size=1))
+    assert [b.texts[0] for b in batches] == [r["text"] for r in table.rows]
+    assert [b.ids[0] for b in batches] == [r["id"] for r in table.rows]
+    assert [b.lines[0] for b in batches] == table.lines

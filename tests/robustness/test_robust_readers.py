@@ -65,6 +65,11 @@ def _csv_bytes(header: list[str], rows: list[list[str]], endings: list[str], enc
     return "".join(lines).encode(encoding)
 
 
+def _unquoted_tsv_cell(cell: str) -> str:
+    cell = cell.replace("\t", " ")
+    return cell[:-1] + "'" if cell.endswith('"') else cell
+
+
 @st.composite
 def pair_files(draw):
     """(bytes, suffix, encoding, rows as dicts, line of each row) for an anchor/positive file."""
@@ -88,9 +93,10 @@ def pair_files(draw):
     else:
         table = [["" if row[h] is None else str(row[h]) for h in header] for row in rows]
         if fmt == "tsv":
-            # Unquoted TSV (as databases dump it): no tabs, and no quote characters, which the
-            # reader takes as CSV-style quoting (see the report: a lone '"' swallows lines).
-            table = [[cell.replace("\t", " ").replace('"', "'") for cell in row] for row in table]
+            # Unquoted TSV (as databases dump it): no tabs; quotes are text, a lone '"' at the start
+            # of a cell included. A cell both starting and ending with '"' (such as '"a""b"') is a
+            # well-formed CSV-quoted field, which no reader can tell from quoting: none ends with one.
+            table = [[_unquoted_tsv_cell(cell) for cell in row] for row in table]
             rows = [dict(zip(header, row, strict=True)) for row in table]
             text = (
                 "\t".join(header)
