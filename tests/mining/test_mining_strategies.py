@@ -185,7 +185,6 @@ def test_outputs_are_not_overwritten_without_permission(tmp_path, shared_data):
 
 
 def test_sparse_bm25_rows_equal_the_dense_scores(shared_data):
-    from textmetric.mining.negatives import _bm25_rows
     from textmetric.search.bm25 import BM25Retriever
     from textmetric.text.words import STOP_POS
 
@@ -193,7 +192,7 @@ def test_sparse_bm25_rows_equal_the_dense_scores(shared_data):
     retriever = BM25Retriever(stop_pos=STOP_POS).index(docs.texts)
     queries = retriever.tokenize(docs.titles[:40] + docs.texts[:40])
     block = retriever.score_block(queries)
-    for scores, (hits, values) in zip(block, _bm25_rows(retriever, queries), strict=True):
+    for scores, (hits, values) in zip(block, retriever.sparse_scores(queries), strict=True):
         assert np.array_equal(hits, np.flatnonzero(scores > 0))
         np.testing.assert_allclose(values, scores[hits], rtol=1e-6)
 

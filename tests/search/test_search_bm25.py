@@ -58,6 +58,20 @@ def test_blocks_and_pairs_match_bm25s_scores(method):
         bm25.score_pairs(queries, [0])
 
 
+@pytest.mark.parametrize("method", ["lucene", "robertson", "bm25+"])
+def test_sparse_scores_are_the_positive_part_of_the_block(method):
+    bm25 = BM25Retriever(method=method).index(DOCS)
+    queries = bm25.tokenize(["猫が寝ている猫", "男性の自転車", "ｘｙｚ", "猫と犬"])
+    block = bm25.score_block(queries)
+    rows = bm25.sparse_scores(queries)
+    assert len(rows) == len(queries)
+    for scores, (hits, values) in zip(block, rows, strict=True):
+        assert hits.dtype == np.int64 and values.dtype == np.float32
+        np.testing.assert_array_equal(hits, np.flatnonzero(scores > 0))
+        np.testing.assert_allclose(values, scores[hits], rtol=1e-6)
+    assert rows[2][0].size == 0 or method == "bm25+"  # no shared word: nothing, unless every doc scores
+
+
 def test_search_before_index_is_an_error():
     with pytest.raises(RuntimeError, match="index"):
         BM25Retriever().search(["x"])

@@ -331,33 +331,6 @@ def _pairs_by_anchor(of_pair: np.ndarray, n_anchors: int) -> tuple[np.ndarray, n
     return order, bounds
 
 
-def _bm25_rows(retriever, tokens: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per query: the pool positions with a score > 0 (ascending) and their scores.
-
-    Uses the retriever's sparse ``queries x vocabulary @ vocabulary x documents`` product when it has
-    one, so that a query costs the documents sharing a word with it rather than the whole corpus
-    (and no dense ``batch x n_docs`` block is built); otherwise its dense :meth:`score_block`.
-    """
-    query_counts = getattr(retriever, "_query_counts", None)
-    term_doc = getattr(retriever, "_term_doc", None)
-    if query_counts is not None and term_doc is not None and retriever.method == "lucene":
-        product = (query_counts(tokens) @ term_doc()).tocsr()
-        product.sort_indices()
-        out = []
-        for row in range(len(tokens)):
-            lo, hi = product.indptr[row], product.indptr[row + 1]
-            hits, values = product.indices[lo:hi].astype(np.int64), product.data[lo:hi].astype(np.float32)
-            keep = values > 0
-            out.append((hits[keep], values[keep]))
-        return out
-    block = retriever.score_block(tokens)
-    rows = []
-    for scores in block:
-        hits = np.flatnonzero(scores > 0)
-        rows.append((hits, scores[hits]))
-    return rows
-
-
 def _drop_common_words(
     pool_tokens: list[list[str]], queries: list[list[str]], max_df: float | None
 ) -> tuple[list[list[str]], int]:
@@ -428,7 +401,7 @@ def bm25_candidates(
     batch = max(1, settings.max_block_elements // max(1, n_docs))
     for start in _progress(range(0, n_anchors, batch), settings.show_progress, "BM25 negatives"):
         stop = min(start + batch, n_anchors)
-        rows = _bm25_rows(retriever, query_tokens[start:stop])
+        rows = retriever.sparse_scores(query_tokens[start:stop])
         members = order[bounds[start] : bounds[stop]]
         members = members[positive_col[members] >= 0]
         for pair in members:

@@ -8,7 +8,9 @@ query term counts, giving one ``batch x n_docs`` block (bounded by ``max_block_e
 which the top ``k`` are taken with the same tie rule as dense search (score, then lower document
 index; see :mod:`textmetric.search.topk`). Results are therefore deterministic, unlike bm25s' own
 selection among tied scores. :meth:`BM25Retriever.score_pairs` scores given (query, document)
-pairs only, e.g. to score mined candidates or symmetric STS pairs.
+pairs only, e.g. to score mined candidates or symmetric STS pairs;
+:meth:`BM25Retriever.sparse_scores` gives each query's non-zero scores only (hard-negative mining
+over large corpora).
 
 With the defaults (no stop words) BM25 gives nDCG@10 = 0.9365 on the JSQuAD validation
 paragraphs (contexts ``"title [SEP] body"`` as they are).
@@ -151,6 +153,33 @@ class BM25Retriever:
         scores = np.asarray(counts.multiply(docs).sum(axis=1), dtype=np.float32).ravel()
         extra = self._nonoccurrence(counts)
         return scores + extra if extra is not None else scores
+
+    def sparse_scores(self, query_tokens: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per tokenized query: the indices of the documents scoring above 0 (ascending) and their scores.
+
+        For mining over large corpora: the score is a sparse ``queries x vocabulary @ vocabulary x
+        documents`` product, so a query costs the documents sharing a word with it, not the whole
+        corpus, and no dense ``n_queries x n_docs`` block is built. Scores equal
+        :meth:`score_block`'s. ``bm25l`` / ``bm25+`` give every document a base score, so there
+        the dense block is scored (bounded by the caller's batch of queries).
+        """
+        counts = self._query_counts(query_tokens)
+        if self._nonoccurrence(counts) is not None:
+            block = self.score_block(query_tokens)
+            rows = []
+            for scores in block:
+                hits = np.flatnonzero(scores > 0)
+                rows.append((hits, scores[hits]))
+            return rows
+        product = (counts @ self._term_doc()).tocsr()
+        product.sort_indices()
+        out = []
+        for row in range(len(query_tokens)):
+            lo, hi = product.indptr[row], product.indptr[row + 1]
+            hits, values = product.indices[lo:hi].astype(np.int64), product.data[lo:hi].astype(np.float32)
+            keep = values > 0
+            out.append((hits[keep], values[keep]))
+        return out
 
     def search(
         self,
