@@ -15,7 +15,9 @@ parameters; nothing is tuned). Then, on the held-out questions of each split:
 * **intra/inter**: mean Euclidean distance between two questions of one label over the mean
   distance between questions of different labels (lower = more compact classes).
 
-All three are measured on L2-normalised embeddings. ``NAME@raw`` trains ``NAME`` on the model's
+All three are measured on L2-normalised embeddings (split:
+``textmetric.evaluation.datasets.jsquad_labelled_questions``; metrics:
+``textmetric.evaluation.metrics.label_metrics``). ``NAME@raw`` trains ``NAME`` on the model's
 unnormalised embeddings (no Normalize layer), the setting of Wen et al. (2016) for softmax and
 center loss; the plain names use textmetric's default, normalised embeddings.
 
@@ -32,14 +34,10 @@ import argparse
 import json
 import logging
 import os
-import random
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -51,71 +49,9 @@ DEFAULT_LOSSES = "softmax,center,am-softmax,batch-hard-triplet,softmax@raw,cente
 RAW = "@raw"
 
 
-def jsquad_labelled_questions(
-    path: str | Path, *, seed: int = 0, dev: float = 0.2, test: float = 0.2
-) -> dict[str, list[tuple[str, str]]]:
-    """JSQuAD questions as ``(text, article title)``, split by paragraph within each article.
-
-    Each article's paragraphs are shuffled (``seed``) and cut into train / dev / test shares; an
-    article with fewer than three paragraphs goes to train whole.
-    """
-    from textmetric.data.jglue import load_jsquad_retrieval
-
-    retrieval = load_jsquad_retrieval(path)
-    by_paragraph: dict[str, list[str]] = defaultdict(list)
-    for query_id, text in retrieval.queries.items():
-        (paragraph,) = retrieval.qrels[query_id]
-        by_paragraph[paragraph].append(text)
-    by_article: dict[str, list[str]] = defaultdict(list)
-    for paragraph in retrieval.titles:
-        if by_paragraph.get(paragraph):
-            by_article[retrieval.titles[paragraph]].append(paragraph)
-    rng = random.Random(seed)
-    splits: dict[str, list[tuple[str, str]]] = {"train": [], "dev": [], "test": []}
-    for title in sorted(by_article):
-        paragraphs = sorted(by_article[title])
-        rng.shuffle(paragraphs)
-        n = len(paragraphs)
-        n_dev = n_test = 0
-        if n >= 3:
-            n_dev, n_test = max(1, round(n * dev)), max(1, round(n * test))
-        parts = {
-            "test": paragraphs[:n_test],
-            "dev": paragraphs[n_test : n_test + n_dev],
-            "train": paragraphs[n_test + n_dev :],
-        }
-        for split, chosen in parts.items():
-            splits[split] += [(text, title) for p in chosen for text in by_paragraph[p]]
-    return splits
-
-
-def label_metrics(embeddings: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """MAP and R@1 of same-label retrieval among the texts, and the intra/inter-class distance ratio."""
-    x = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
-    y = np.asarray(labels)
-    counts = {label: int((y == label).sum()) for label in set(labels)}
-    keep = np.array([counts[label] >= 2 for label in labels])  # a query needs another of its label
-    similarity = x @ x.T
-    np.fill_diagonal(similarity, -np.inf)
-    order = np.argsort(-similarity, axis=1, kind="stable")[:, :-1]  # drop self (ranked last)
-    relevant = y[order] == y[:, None]
-    hits = np.cumsum(relevant, axis=1)
-    ranks = np.arange(1, relevant.shape[1] + 1)
-    ap = (relevant * hits / ranks).sum(axis=1) / np.maximum(relevant.sum(axis=1), 1)
-    distances = np.sqrt(np.maximum(2.0 - 2.0 * (x @ x.T), 0.0))
-    same = y[:, None] == y[None, :]
-    off_diagonal = ~np.eye(len(y), dtype=bool)
-    return {
-        "map": float(ap[keep].mean()),
-        "r@1": float(relevant[keep, 0].mean()),
-        "intra/inter": float(distances[same & off_diagonal].mean() / distances[~same].mean()),
-        "intra": float(distances[same & off_diagonal].mean()),
-        "inter": float(distances[~same].mean()),
-    }
-
-
 def evaluate(model_dir: Path, splits: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, float]]:
     from textmetric.api import TextMetric
+    from textmetric.evaluation.metrics import label_metrics
 
     encoder = TextMetric.load(model_dir, device="cpu")
     results = {}
@@ -208,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write all numbers as JSON here")
     args = parser.parse_args(argv)
     logging.getLogger("textmetric").setLevel(logging.WARNING)
+
+    from textmetric.evaluation.datasets import jsquad_labelled_questions
 
     started = time.time()
     splits = jsquad_labelled_questions(args.data, seed=args.seed)

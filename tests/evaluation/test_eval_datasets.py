@@ -109,3 +109,50 @@ def test_lexical_search_on_the_beir_folder(beir):
         result = search(queries, documents, 3, max_block_elements=1)
         assert data.rankings(result.indices)["q1"][0] == "d3"
         assert data.rankings(result.indices)["q2"][0] == "d2"
+
+
+def _squad(path, articles: dict[str, int], questions_per_paragraph: int = 2):
+    """A SQuAD-layout file: ``articles`` maps a title to its number of paragraphs."""
+    data = []
+    for a, (title, paragraphs) in enumerate(articles.items()):
+        data.append(
+            {
+                "title": title,
+                "paragraphs": [
+                    {
+                        "context": f"{title} [SEP] 段落{p}の本文です。",
+                        "qas": [
+                            {
+                                "id": f"a{a}p{p}q{q}",
+                                "question": f"{title}の段落{p}について質問{q}は?",
+                                "answers": [{"text": "本文", "answer_start": 0}],
+                                "is_impossible": False,
+                            }
+                            for q in range(questions_per_paragraph)
+                        ],
+                    }
+                    for p in range(paragraphs)
+                ],
+            }
+        )
+    path.write_text(json.dumps({"version": "v1.3", "data": data}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_jsquad_labelled_questions_split_by_paragraph_within_articles(tmp_path):
+    from textmetric.evaluation.datasets import jsquad_labelled_questions
+
+    path = _squad(tmp_path / "squad.json", {"東京": 10, "大阪": 5, "短い記事": 2})
+    splits = jsquad_labelled_questions(path, seed=3)
+    assert sum(len(rows) for rows in splits.values()) == 2 * 17
+    paragraph_of = {split: {text.split("について")[0] for text, _ in rows} for split, rows in splits.items()}
+    assert not paragraph_of["train"] & paragraph_of["dev"]  # no paragraph in two splits
+    assert not paragraph_of["train"] & paragraph_of["test"] and not paragraph_of["dev"] & paragraph_of["test"]
+    assert all(text.startswith(label) for rows in splits.values() for text, label in rows)  # label = article
+    # 20% of 10 paragraphs = 2 (4 questions) per held-out split; at least one paragraph of 5; 2 go to train.
+    per_label = {s: {label: sum(1 for _, lb in rows if lb == label) for label in ("東京", "大阪", "短い記事")}
+                 for s, rows in splits.items()}  # fmt: skip
+    assert per_label["dev"] == per_label["test"] == {"東京": 4, "大阪": 2, "短い記事": 0}
+    assert per_label["train"] == {"東京": 12, "大阪": 6, "短い記事": 4}
+    assert jsquad_labelled_questions(path, seed=3) == splits
+    assert jsquad_labelled_questions(path, seed=4)["test"] != splits["test"]

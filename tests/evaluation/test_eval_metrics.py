@@ -112,3 +112,27 @@ def test_sts_correlations_by_hand():
     assert math.isnan(sts_correlations([1, 2, 3], [5, 5, 5])["spearman"])
     with pytest.raises(ValueError):
         sts_correlations([1, 2], np.array([1.0]))
+
+
+def test_label_metrics_by_hand():
+    from textmetric.evaluation.metrics import label_metrics
+
+    # Two tight classes on perpendicular axes, and a singleton (no partner: not a query).
+    embeddings = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 1.0, 0.0], [0.0, 2.0, 0.1], [0, 0, 1.0]])
+    labels = ["a", "a", "b", "b", "c"]
+    result = label_metrics(embeddings, labels)
+    assert result["map"] == pytest.approx(1.0) and result["r@1"] == pytest.approx(1.0)
+    assert 0 < result["intra"] < result["inter"] and result["intra/inter"] < 0.2
+    # Mixed up: each text's nearest neighbour is of the other label.
+    mixed = label_metrics(embeddings[:4], ["a", "b", "b", "a"])
+    assert mixed["r@1"] == 0.0
+    # The partner ranks 2nd for texts 1 and 2, 3rd for 3 and for 0 (whose 2nd and 3rd tie at
+    # similarity 0: the earlier text first): AP = (1/3 + 1/2 + 1/2 + 1/3) / 4.
+    assert mixed["map"] == pytest.approx(5 / 12)
+    assert mixed["intra/inter"] > 1.0
+    # Scale does not matter (cosine), nor do ties crash; undefined values are NaN.
+    np.testing.assert_allclose(list(label_metrics(embeddings * 7, labels).values()), list(result.values()))
+    lonely = label_metrics(embeddings[:2], ["a", "b"])
+    assert math.isnan(lonely["map"]) and math.isnan(lonely["intra"])
+    with pytest.raises(ValueError, match="labels"):
+        label_metrics(embeddings, labels[:2])

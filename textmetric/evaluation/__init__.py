@@ -17,7 +17,8 @@ Python API::
 Building blocks: :mod:`~textmetric.evaluation.metrics` (one metric implementation over ranked
 lists, used for every system), :mod:`~textmetric.evaluation.datasets` (what ``--sts`` /
 ``--retrieval`` accept), :mod:`~textmetric.evaluation.baselines` (BM25, TF-IDF),
-:mod:`~textmetric.evaluation.report` and :mod:`~textmetric.evaluation.plots`. For training,
+:mod:`~textmetric.evaluation.report` and :mod:`~textmetric.evaluation.plots`; for labelled
+data, :func:`label_metrics` (e.g. on :func:`jsquad_labelled_questions`). For training,
 :func:`build_sts_evaluator` and :func:`build_retrieval_evaluator` return sentence-transformers
 evaluators over the same data.
 """
@@ -27,6 +28,7 @@ from textmetric.evaluation.datasets import (
     RetrievalData,
     STSData,
     default_name,
+    jsquad_labelled_questions,
     load_beir,
     load_pair_retrieval,
     load_retrieval,
@@ -35,6 +37,7 @@ from textmetric.evaluation.datasets import (
 from textmetric.evaluation.metrics import (
     DEFAULT_RETRIEVAL_METRICS,
     evaluate_rankings,
+    label_metrics,
     rank_by_score,
     recall_curve,
     sts_correlations,
@@ -67,6 +70,8 @@ __all__ = [
     "evaluate_retrieval",
     "evaluate_sts",
     "evaluate_sts_model",
+    "jsquad_labelled_questions",
+    "label_metrics",
     "load_beir",
     "load_model",
     "load_pair_retrieval",

@@ -380,11 +380,58 @@ def load_retrieval(
     return RetrievalData.from_set(retrieval_set, name=name, files=[path], kind="pairs")
 
 
+# ------------------------------------------------------------------------------- labelled texts
+
+
+def jsquad_labelled_questions(
+    path: str | Path, *, seed: int = 0, dev: float = 0.2, test: float = 0.2
+) -> dict[str, list[tuple[str, str]]]:
+    """JSQuAD questions as ``(text, article title)`` labelled data, split into train / dev / test.
+
+    A labelled set for comparing label losses (softmax, center, ...) on real Japanese text: each
+    article's questions are one class (:func:`~textmetric.evaluation.metrics.label_metrics`
+    scores the held-out ones). Paragraphs, not questions, are split, within each article (shuffled
+    with ``seed``; ``dev`` / ``test`` shares of its paragraphs, at least one each), so no held-out
+    question shares a paragraph with a training one; an article of fewer than three paragraphs
+    goes to train whole.
+    """
+    import random
+    from collections import defaultdict
+
+    retrieval = jglue.load_jsquad_retrieval(path)
+    by_paragraph: dict[str, list[str]] = defaultdict(list)
+    for query_id, text in retrieval.queries.items():
+        (paragraph,) = retrieval.qrels[query_id]
+        by_paragraph[paragraph].append(text)
+    by_article: dict[str, list[str]] = defaultdict(list)
+    for paragraph, title in retrieval.titles.items():
+        if by_paragraph.get(paragraph):
+            by_article[title].append(paragraph)
+    rng = random.Random(seed)
+    splits: dict[str, list[tuple[str, str]]] = {"train": [], "dev": [], "test": []}
+    for title in sorted(by_article):
+        paragraphs = sorted(by_article[title])
+        rng.shuffle(paragraphs)
+        n = len(paragraphs)
+        n_dev = n_test = 0
+        if n >= 3:
+            n_dev, n_test = max(1, round(n * dev)), max(1, round(n * test))
+        parts = {
+            "test": paragraphs[:n_test],
+            "dev": paragraphs[n_test : n_test + n_dev],
+            "train": paragraphs[n_test + n_dev :],
+        }
+        for split, chosen in parts.items():
+            splits[split] += [(text, title) for p in chosen for text in by_paragraph[p]]
+    return splits
+
+
 __all__ = [
     "RetrievalData",
     "STSData",
     "default_name",
     "file_sha256",
+    "jsquad_labelled_questions",
     "load_beir",
     "load_pair_retrieval",
     "load_retrieval",

@@ -239,6 +239,53 @@ def sts_correlations(gold: Sequence[float], predicted: Sequence[float]) -> dict[
     }
 
 
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else math.nan
+
+
+def label_metrics(embeddings: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+    """How well embeddings keep classes together: same-label retrieval and class compactness.
+
+    For labelled data (``text, label``), where a trained model should put texts of one label
+    together: every text queries all the others by cosine similarity, and the relevant ones share
+    its label. Returns
+
+    * ``map``: average precision over the full ranking, averaged over the texts whose label has
+      another text;
+    * ``r@1``: share of those texts whose nearest other text has the same label (Recall@1 in the
+      metric-learning sense, Wu et al. 2017);
+    * ``intra`` / ``inter``: mean Euclidean distance between two texts of one label / of different
+      labels, and ``intra/inter`` their ratio (lower = more compact classes).
+
+    Computed on L2-normalised embeddings (ties: the earlier text first); NaN where undefined (no
+    label with two texts, or a single label). Memory is ``n x n``: meant for held-out sets.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(labels):
+        raise ValueError(f"{len(x)} embeddings but {len(labels)} labels")
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    y = np.asarray(labels)
+    similarity = x @ x.T
+    distances = np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0))
+    same = y[:, None] == y[None, :]
+    off_diagonal = ~np.eye(len(y), dtype=bool)
+    keep = (same & off_diagonal).any(axis=1)  # a query needs another text of its label
+    np.fill_diagonal(similarity, -np.inf)
+    order = np.argsort(-similarity, axis=1, kind="stable")[:, :-1]  # self ranks last: dropped
+    relevant = y[order] == y[:, None]
+    hits = np.cumsum(relevant, axis=1)
+    ranks = np.arange(1, relevant.shape[1] + 1)
+    ap = (relevant * hits / ranks).sum(axis=1) / np.maximum(relevant.sum(axis=1), 1)
+    intra, inter = _mean(distances[same & off_diagonal]), _mean(distances[~same])
+    return {
+        "map": _mean(ap[keep]),
+        "r@1": _mean(relevant[keep, 0]) if relevant.shape[1] else math.nan,
+        "intra/inter": intra / inter if inter else math.nan,
+        "intra": intra,
+        "inter": inter,
+    }
+
+
 __all__ = [
     "DEFAULT_RETRIEVAL_METRICS",
     "METRIC_FUNCTIONS",
@@ -249,6 +296,7 @@ __all__ = [
     "average_precision_at_k",
     "dcg_at_k",
     "evaluate_rankings",
+    "label_metrics",
     "max_depth",
     "ndcg_at_k",
     "parse_metric",
