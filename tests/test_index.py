@@ -118,9 +118,19 @@ def test_loading_with_another_model_fails_clearly(tm, corpus, tiny_bert_dir, tmp
         next(other.parameters()).add_(0.01)
     with pytest.raises(ModelLoadError, match=r"built with model .* fingerprint"):
         SimilarityIndex.load(path, model=TextMetric(other))
-    same_weights = TextMetric(build_dual_encoder(str(tiny_bert_dir), pooling="cls", max_seq_length=64))
+    # Same weights, other pooling: the fingerprint covers the module configuration too.
+    other_pooling = TextMetric(build_dual_encoder(str(tiny_bert_dir), pooling="cls", max_seq_length=64))
+    with pytest.raises(ModelLoadError, match=r"built with model .* fingerprint"):
+        SimilarityIndex.load(path, model=other_pooling)
+    # What no saved file shows (weights changed in memory after the fingerprint was taken): the probe.
+    changed = TextMetric(build_dual_encoder(str(tiny_bert_dir), max_seq_length=64))
+    assert changed.fingerprint == tm.fingerprint
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in changed.model.parameters():
+            parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.1)
     with pytest.raises(ModelLoadError, match="embeds text differently"):
-        SimilarityIndex.load(path, model=same_weights)
+        SimilarityIndex.load(path, model=changed)
     with pytest.raises(InputError, match="not an index folder"):
         SimilarityIndex.load(tmp_path, model=tm)
 

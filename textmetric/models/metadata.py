@@ -50,8 +50,73 @@ class ModelMetadata:
         return cls(**known)
 
 
+# Keys a re-save rewrites without changing what the model computes (library versions, the
+# folder it was loaded from, the dtype name the weights' bytes already carry).
+_VOLATILE_KEYS = frozenset({"__version__", "transformers_version", "_name_or_path", "dtype", "torch_dtype"})
+# JSON files in a module folder that configure something else than the module: the tokenizer
+# (rewritten on export with its load-time keys dropped), generation, image preprocessing. (The
+# prompts and versions in config_sentence_transformers.json are not module configuration either.)
+_NOT_MODULE_CONFIG = frozenset(
+    {
+        "tokenizer_config.json",
+        "generation_config.json",
+        "preprocessor_config.json",
+        "processor_config.json",
+    }
+)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _module_folders(folder: Path) -> list[Path]:
+    """The folders of the model's sentence-transformers modules, a ``Router``'s towers included."""
+    entries = _read_json(folder / "modules.json")
+    if not isinstance(entries, list):
+        return [folder]  # a plain Hugging Face folder: sentence-transformers adds mean pooling
+    found: dict[Path, None] = {}
+    for entry in entries:
+        module = folder / str(entry.get("path", "")) if isinstance(entry, dict) else folder
+        found[module] = None
+        router = _read_json(module / "router_config.json")
+        if isinstance(router, dict) and isinstance(router.get("types"), dict):
+            found.update((module / name, None) for name in router["types"])
+    return list(found)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if k not in _VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _config_files(folder: Path) -> list[Path]:
+    """``modules.json`` and each module's own configuration (``1_Pooling/config.json``,
+    ``sentence_bert_config.json``, ``router_config.json``, the encoder's ``config.json``...)."""
+    files = {folder / "modules.json"} if (folder / "modules.json").is_file() else set()
+    for module in _module_folders(folder):
+        files.update(
+            p for p in module.glob("*config.json") if p.is_file() and p.name not in _NOT_MODULE_CONFIG
+        )
+    return sorted(files)
+
+
 def model_fingerprint(folder: str | Path) -> str:
-    """A hash of a model folder's weight files: the identity an index records."""
+    """A hash of what makes a model folder embed as it does: weights and module configuration.
+
+    The identity an index and an evaluation report record. Weights alone are not enough: the same
+    BERT with CLS instead of mean pooling, or without the Normalize module, gives other vectors.
+    So ``modules.json`` and each module's configuration are hashed too, as parsed JSON without the
+    keys a re-save rewrites (library versions, ``_name_or_path``, ``dtype``), so that saving a
+    model again (another folder, another transformers version) keeps its fingerprint. Model cards,
+    ``textmetric.json``, tokenizer and prompt files are not part of it.
+    """
     folder = Path(folder)
     digest = hashlib.sha256()
     weight_files = sorted(
@@ -64,4 +129,11 @@ def model_fingerprint(folder: str | Path) -> str:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+    for path in _config_files(folder):
+        config = _read_json(path)
+        digest.update(str(path.relative_to(folder)).encode())
+        if config is None:
+            digest.update(path.read_bytes())
+        else:
+            digest.update(json.dumps(_canonical(config), sort_keys=True, ensure_ascii=False).encode())
     return digest.hexdigest()[:16]
