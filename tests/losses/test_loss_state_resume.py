@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import torch
 
-from textmetric.training import TrainConfig, train
-from textmetric.training.callbacks import LOSS_STATE_FILE, LossStateCallback, loss_state_dict
+from textmetric.training import TrainConfig, last_checkpoint, train
+from textmetric.training import callbacks as training_callbacks
+from textmetric.training.callbacks import LOSS_STATE_FILE, loss_state_dict, save_loss_state
 
 SMALL = {"tiny_vocab_size": 1500, "tiny_hidden_size": 32, "tiny_layers": 1, "tiny_heads": 2}
 
@@ -53,27 +55,47 @@ def saved_centres(checkpoint) -> torch.Tensor:
 
 
 def test_centres_are_checkpointed_and_restored_on_resume(tmp_path, labelled_file, monkeypatch):
+    from transformers.trainer_callback import TrainerState
+
+    # loss_state.pt must be in place before trainer_state.json marks the checkpoint complete.
+    had_loss_state = {}
+    save_to_json = TrainerState.save_to_json
+
+    def watch(state, json_path):
+        folder = Path(json_path).parent
+        if folder.name.startswith("checkpoint-"):
+            had_loss_state[folder.name] = (folder / LOSS_STATE_FILE).is_file()
+        return save_to_json(state, json_path)
+
+    monkeypatch.setattr(TrainerState, "save_to_json", watch)
     full = train(config(labelled_file, tmp_path / "full")).output
+    assert had_loss_state == {"checkpoint-3": True, "checkpoint-6": True}
     checkpoints = full / "checkpoints"
     at_3, at_6 = saved_centres(checkpoints / "checkpoint-3"), saved_centres(checkpoints / "checkpoint-6")
     assert at_3.abs().sum() > 0 and not torch.allclose(at_3, at_6)
     saved = torch.load(checkpoints / "checkpoint-6" / LOSS_STATE_FILE, weights_only=True)
     assert set(saved) == {"0.centers", "0.classifier.weight", "0.classifier.bias"}  # no encoder copy
 
-    # A run stopped after checkpoint-3, resumed: the centres start from checkpoint-3's, not from zero.
+    # A run killed while writing checkpoint-6 after its trainer_state.json but before its loss
+    # state (as older versions wrote them) resumes from checkpoint-3, the last complete one, and
+    # the centres start from checkpoint-3's, not from zero.
     partial = tmp_path / "partial"
     shutil.copytree(checkpoints, partial / "checkpoints")
-    shutil.rmtree(partial / "checkpoints" / "checkpoint-6")
+    (partial / "checkpoints" / "checkpoint-6" / LOSS_STATE_FILE).unlink()
+    assert last_checkpoint(partial).name == "checkpoint-6"
+    assert last_checkpoint(partial, loss_state=True).name == "checkpoint-3"
     restored = {}
-    original = LossStateCallback.restore
+    original = training_callbacks.restore_loss_state
 
     def spy(loss, checkpoint):
         done = original(loss, checkpoint)
+        restored["from"] = Path(checkpoint).name
         restored["centres"] = loss.centers.detach().clone()
         return done
 
-    monkeypatch.setattr(LossStateCallback, "restore", staticmethod(spy))
+    monkeypatch.setattr(training_callbacks, "restore_loss_state", spy)
     resumed = train(config(labelled_file, partial, resume=True)).output
+    assert restored["from"] == "checkpoint-3"
     torch.testing.assert_close(restored["centres"], at_3)
     after = saved_centres(resumed / "checkpoints" / "checkpoint-6")
     torch.testing.assert_close(after, at_6, atol=1e-4, rtol=1e-3)  # same as the unbroken run
@@ -84,6 +106,32 @@ def test_centres_are_checkpointed_and_restored_on_resume(tmp_path, labelled_file
     exported = load_file(resumed / "model.safetensors")
     assert not any("center" in name or "classifier" in name for name in exported)
     assert {p.name for p in resumed.iterdir()} >= {"modules.json", "model.safetensors"}
+
+
+def test_loss_state_is_written_atomically_and_only_when_needed(tmp_path):
+    loss = torch.nn.Linear(3, 2)
+    target = save_loss_state(loss, tmp_path / "checkpoint-1")
+    assert target == tmp_path / "checkpoint-1" / LOSS_STATE_FILE
+    torch.nn.init.zeros_(loss.weight)
+    save_loss_state(loss, tmp_path / "checkpoint-1")  # replaced in one rename
+    assert [p.name for p in (tmp_path / "checkpoint-1").iterdir()] == [LOSS_STATE_FILE]
+    assert torch.load(target, weights_only=True)["0.weight"].abs().sum() == 0
+    stateless = torch.nn.Module()
+    assert save_loss_state(stateless, tmp_path / "checkpoint-2") is None
+    assert not (tmp_path / "checkpoint-2").exists()
+    # A loss registered with training state but configured without any still marks its checkpoints.
+    assert save_loss_state(stateless, tmp_path / "checkpoint-2", required=True) is not None
+    assert torch.load(tmp_path / "checkpoint-2" / LOSS_STATE_FILE, weights_only=True) == {}
+
+
+def test_resume_needs_a_checkpoint_with_the_loss_state(tmp_path, labelled_file):
+    from textmetric.errors import ConfigError
+
+    checkpoint = tmp_path / "run" / "checkpoints" / "checkpoint-3"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}", "utf-8")
+    with pytest.raises(ConfigError, match=r"no checkpoint \(complete, with the loss state"):
+        train(config(labelled_file, tmp_path / "run", resume=True))
 
 
 def test_batch_triplet_checkpoints_do_not_copy_the_encoder(tiny_model):

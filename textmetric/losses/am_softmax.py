@@ -13,7 +13,7 @@ With ``margin=0`` it is the normalised softmax (NormFace) at temperature ``1/s``
 
 This wraps pytorch-metric-learning's ``CosFaceLoss`` (weights ``W`` of shape ``dim × C``,
 initialised from a normal distribution). ``W`` is training state: checkpointed with the run and
-restored on resume (``LossStateCallback``), not part of the exported encoder.
+restored on resume (``loss_state.pt``), not part of the exported encoder.
 
 Defaults are the paper's: ``margin=0.35``, ``scale=30`` (pytorch-metric-learning's own defaults,
 0.35 / 64, are CosFace's).

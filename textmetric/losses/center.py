@@ -16,7 +16,7 @@ move towards the batch's texts of class ``j`` (the paper's Eq. 4):
 
 with ``n_j`` texts of class ``j`` in the batch; classes absent from the batch stay put. Centres
 start at zero. They are a buffer of the loss: checkpointed with the run and restored on resume
-(``LossStateCallback``), never part of the exported encoder; in distributed training the update
+(``loss_state.pt``), never part of the exported encoder; in distributed training the update
 uses the whole global batch, so every process keeps the same centres.
 
 Defaults are the paper's face-recognition setting: ``lambda=0.003``, ``alpha=0.5``. The paper's

@@ -7,7 +7,7 @@ and AM-Softmax (Wang et al. 2018) start from and compare against.
 
 ``x`` is the embedding the model outputs (L2-normalised when the model normalises, the default).
 The classifier ``W, b`` (one row per class) is training state only: it is checkpointed with the
-run (``LossStateCallback``) and is **not** part of the exported encoder.
+run (``loss_state.pt``) and is **not** part of the exported encoder.
 
 Data: ``labelled`` (columns ``text, label``; labels become ids ``0 .. C-1``). Batches come from
 the label-grouping sampler (``GROUP_BY_LABEL``: at least two texts of each label in a batch).

@@ -1,14 +1,17 @@
-"""Trainer callbacks: loss history and the loss's own training state in checkpoints.
+"""Trainer callbacks, and the loss's own training state in checkpoints.
 
 Some losses carry trainable state outside the encoder: a classifier head (softmax, AM-Softmax)
 or class centres (center loss). The Hugging Face trainer checkpoints the model and the optimizer
-but not that state, so a resumed run would restart it from scratch. :class:`LossStateCallback`
-writes it next to each checkpoint and restores it on ``--resume``; it is never part of the
-exported encoder.
+but not that state, so a resumed run would restart it from scratch. :func:`save_loss_state`
+writes it into each checkpoint (the trainer calls it with the optimizer state, before
+``trainer_state.json`` marks the checkpoint complete) and :func:`restore_loss_state` reads it
+back on ``--resume``; it is never part of the exported encoder.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -46,36 +49,45 @@ def loss_state_dict(loss) -> dict[str, torch.Tensor]:
     return state
 
 
-class LossStateCallback(TrainerCallback):
-    """Save the loss's extra state (centres, classifier weights) into every checkpoint."""
+def save_loss_state(loss, checkpoint: str | Path, *, required: bool = False) -> Path | None:
+    """Write the loss's extra state into ``checkpoint`` atomically; ``None`` when it has none.
 
-    def __init__(self, loss) -> None:
-        self.loss = loss
+    Written to a temporary file and renamed, so a kill mid-write never leaves a truncated
+    ``loss_state.pt`` that a resumed run would load. ``required``: write it even when empty (a
+    loss registered with training state, configured without any), since complete checkpoints of
+    such losses are told by this file.
+    """
+    state = loss_state_dict(loss)
+    if not state and not required:
+        return None
+    folder = Path(checkpoint)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{LOSS_STATE_FILE}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, folder / LOSS_STATE_FILE)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return folder / LOSS_STATE_FILE
 
-    def on_save(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
-            return
-        extra = loss_state_dict(self.loss)
-        if extra:
-            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            folder.mkdir(parents=True, exist_ok=True)
-            torch.save(extra, folder / LOSS_STATE_FILE)
 
-    @staticmethod
-    def restore(loss, checkpoint: str | Path) -> bool:
-        path = Path(checkpoint) / LOSS_STATE_FILE
-        if not path.is_file():
-            return False
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        modules = list(loss.values()) if isinstance(loss, dict) else [loss]
-        with torch.no_grad():
-            for index, module in enumerate(modules):
-                own = module.state_dict(keep_vars=True)
-                for key, value in saved.items():
-                    prefix, name = key.split(".", 1)
-                    if int(prefix) == index and name in own:
-                        own[name].copy_(value.to(own[name].device))
-        return True
+def restore_loss_state(loss, checkpoint: str | Path) -> bool:
+    """Load a checkpoint's ``loss_state.pt`` into ``loss``; False when the checkpoint has none."""
+    path = Path(checkpoint) / LOSS_STATE_FILE
+    if not path.is_file():
+        return False
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    modules = list(loss.values()) if isinstance(loss, dict) else [loss]
+    with torch.no_grad():
+        for index, module in enumerate(modules):
+            own = module.state_dict(keep_vars=True)
+            for key, value in saved.items():
+                prefix, name = key.split(".", 1)
+                if int(prefix) == index and name in own:
+                    own[name].copy_(value.to(own[name].device))
+    return True
 
 
 class LossHistoryCallback(TrainerCallback):

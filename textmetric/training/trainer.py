@@ -43,7 +43,6 @@ logger = logging.getLogger("textmetric")
 
 CHECKPOINTS = "checkpoints"
 TINY_BASE = "tiny-ja-base"
-LOSS_STATE_FILE = "loss_state.pt"
 
 
 @dataclass
@@ -113,28 +112,37 @@ def _checkpoint_dir(output: Path) -> Path:
     return output / CHECKPOINTS
 
 
-def last_checkpoint(output: str | Path) -> Path | None:
+def last_checkpoint(output: str | Path, *, loss_state: bool = False) -> Path | None:
     """The newest complete ``checkpoint-N`` folder of a run, or ``None``.
 
     A checkpoint is complete once the trainer has written ``trainer_state.json``, its last file;
-    one cut short by a kill is skipped in favour of the one before.
+    one cut short by a kill is skipped in favour of the one before. ``loss_state``: the run's loss
+    has training state (class centres, a classifier), so a complete checkpoint also holds
+    ``loss_state.pt`` (written before ``trainer_state.json``; a checkpoint of an older textmetric
+    that a kill cut between the two would resume with fresh centres).
     """
     folder = _checkpoint_dir(Path(output))
     if not folder.is_dir():
         return None
+    needed = ["trainer_state.json"]
+    if loss_state:
+        from textmetric.training.callbacks import LOSS_STATE_FILE
+
+        needed.append(LOSS_STATE_FILE)
     found = [
         p
         for p in folder.glob("checkpoint-*")
-        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
+        if p.name.split("-")[-1].isdigit() and all((p / name).is_file() for name in needed)
     ]
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
-def _prepare_output(config: TrainConfig) -> Path:
+def _prepare_output(config: TrainConfig, *, loss_state: bool = False) -> Path:
     output = Path(config.output)
     if config.resume:
-        if last_checkpoint(output) is None:
-            raise ConfigError(f"--resume: no checkpoint in {output / CHECKPOINTS} to resume from")
+        if last_checkpoint(output, loss_state=loss_state) is None:
+            detail = " (complete, with the loss state loss_state.pt)" if last_checkpoint(output) else ""
+            raise ConfigError(f"--resume: no checkpoint{detail} in {output / CHECKPOINTS} to resume from")
         return output
     if output.exists() and (output.is_file() or any(output.iterdir())):
         if not config.overwrite:
@@ -383,9 +391,12 @@ def _trainer_class():
     from sentence_transformers import SentenceTransformerTrainer
 
     from textmetric.training import distributed
+    from textmetric.training.callbacks import save_loss_state
 
     class TextmetricTrainer(SentenceTransformerTrainer):
         _extra: tuple[list, list] | None = None
+        loss_state_required: bool = False
+        """The loss is registered with training state: every checkpoint gets ``loss_state.pt``."""
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             loss = super().training_step(model, inputs, num_items_in_batch)
@@ -418,6 +429,14 @@ def _trainer_class():
                             buffers.append(buffer)
                 self._extra = (params, buffers)
             return self._extra
+
+        def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+            """Also the loss's own state (centres, classifier), like the optimizer's: before
+            ``trainer_state.json``, whose presence marks a checkpoint complete, so that a kill
+            in between leaves an incomplete checkpoint rather than one resuming fresh centres."""
+            super()._save_optimizer_and_scheduler(output_dir)
+            if self.args.should_save:
+                save_loss_state(self.loss, output_dir, required=self.loss_state_required)
 
         def _save(self, output_dir: str | None = None, state_dict=None) -> None:
             """Write the checkpoint's model from the main process only.
@@ -536,8 +555,9 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
     from textmetric.training.callbacks import (
         InterruptCallback,
         LossHistoryCallback,
-        LossStateCallback,
         RunLayoutCallback,
+        loss_state_dict,
+        restore_loss_state,
     )
     from textmetric.training.distributed import Agreement, is_main_process, world_size
 
@@ -549,15 +569,16 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
     with Agreement("reading the training data"):
         datasets = load_training_data(config)
         loss_names = resolve_losses(config, datasets)
+        stateful = any(get_loss(name).has_training_state for name in loss_names)
         evaluators = build_evaluators(config)
         _check_global_batch(config, datasets, processes)
     # 2. The main process prepares the output folder and the tiny-ja base; the others wait.
     with Agreement("preparing the output folder") as prepared:
         if main:
-            output = _prepare_output(config)
+            output = _prepare_output(config, loss_state=stateful)
             if config.is_tiny_ja:
                 build_tiny_base(config, datasets, output)
-            checkpoint = last_checkpoint(output) if config.resume else None
+            checkpoint = last_checkpoint(output, loss_state=stateful) if config.resume else None
             prepared.value = str(checkpoint) if checkpoint else None
     output = Path(config.output)
     resume_from: str | None = prepared.value
@@ -660,15 +681,12 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         train_dataset=train_dataset,
         loss=loss,
         evaluator=evaluators or None,
-        callbacks=[
-            history,
-            LossStateCallback(loss),
-            RunLayoutCallback(processes, config.batch_size),
-            *callbacks,
-        ],
+        callbacks=[history, RunLayoutCallback(processes, config.batch_size), *callbacks],
     )
+    trainer.loss_state_required = stateful
     if resume_from:
-        LossStateCallback.restore(loss, resume_from)
+        if not restore_loss_state(loss, resume_from) and loss_state_dict(loss):
+            logger.warning("%s has no loss state: the loss's classifier / centres start afresh", resume_from)
         logger.info("resuming from %s", resume_from)
         _check_resume_layout(resume_from, processes, config.batch_size)
     interrupt = InterruptCallback()
@@ -676,7 +694,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
     with _signals_to(interrupt), out_of_memory_guard("training", training=True):
         trainer.train(resume_from_checkpoint=resume_from)
     if interrupt.signal is not None:
-        checkpoint = last_checkpoint(output)
+        checkpoint = last_checkpoint(output, loss_state=stateful)
         raise TrainingInterrupted(
             f"training interrupted by {signal.Signals(interrupt.signal).name} at step "
             f"{trainer.state.global_step}; checkpoint saved in {checkpoint}. "
