@@ -63,14 +63,14 @@ def bench_tokenizers(
     import torch
     from transformers import AutoTokenizer
 
-    from textmetric.text.fast_tokenizer import fast_tokenizer
+    from textmetric.text.fast_tokenizer import build_fast_tokenizer
 
     texts = list(texts)
     slow = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     mecab = slow.word_tokenizer
     batches = _batches(texts, batch_size)
     call = {"padding": True, "truncation": True, "max_length": max_length, "return_tensors": "pt"}
-    cached = fast_tokenizer(slow)
+    cached = build_fast_tokenizer(slow)
     [cached(batch, **call) for batch in batches]  # fill the caches
 
     def prepare(name: str) -> Callable[[], list]:
@@ -79,7 +79,7 @@ def bench_tokenizers(
             return lambda: [mecab.tokenize(text) for text in texts]
         tokenizer = {"slow": slow, "fast_cached": cached}.get(name)
         if tokenizer is None:  # "fast": a new tokenizer each round, every cache cold
-            tokenizer = fast_tokenizer(slow, cache_size=0)
+            tokenizer = build_fast_tokenizer(slow, cache_size=0)
         return lambda: [tokenizer(batch, **call) for batch in batches]
 
     names = ["slow", "mecab_only", "fast", "fast_cached"]

@@ -24,7 +24,7 @@ from textmetric.errors import ConfigError
 from textmetric.text.fast_tokenizer import (
     PARALLEL_MIN_TEXTS,
     FastBertJapaneseTokenizer,
-    fast_tokenizer,
+    build_fast_tokenizer,
     use_fast_tokenizer,
 )
 
@@ -109,7 +109,7 @@ def pair(request, tiny_dir) -> tuple[BertJapaneseTokenizer, FastBertJapaneseToke
     else:
         slow = _lower_case_tokenizer(tiny_dir)
     assert type(slow) is BertJapaneseTokenizer
-    return slow, fast_tokenizer(slow)
+    return slow, build_fast_tokenizer(slow)
 
 
 def _assert_same_encoding(expected, actual) -> None:
@@ -178,7 +178,7 @@ BATCH_OPTIONS = [
 @pytest.mark.parametrize("options", BATCH_OPTIONS, ids=lambda options: ",".join(map(str, options.values())))
 def test_batches_with_padding_masks_and_token_types(tiny_dir, corpus, options):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     mixed = corpus["jsts"][-20:] + corpus["questions"][:6] + corpus["contexts"][:6] + ODD_TEXTS[:5]
     for start in range(0, len(mixed), 16):
         batch = mixed[start : start + 16]
@@ -205,7 +205,7 @@ PAIR_OPTIONS = [
 @pytest.mark.parametrize("options", PAIR_OPTIONS, ids=lambda options: ",".join(map(str, options.values())))
 def test_text_pairs(tiny_dir, corpus, options):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     pairs = corpus["jnli_pairs"][:24] + corpus["question_context"][:24] + [("", "空の前"), ("空の後", "")]
     firsts, seconds = [a for a, _ in pairs], [b for _, b in pairs]
     for start in range(0, len(pairs), 13):
@@ -219,7 +219,7 @@ def test_text_pairs(tiny_dir, corpus, options):
 
 def test_all_jnli_and_question_context_pairs(tiny_dir, corpus):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     for pairs in (corpus["jnli_pairs"], corpus["question_context"]):
         options = {"truncation": True, "max_length": 128, "return_token_type_ids": True}
         _assert_same_encoding(slow(pairs, **options), fast(pairs, **options))
@@ -227,7 +227,7 @@ def test_all_jnli_and_question_context_pairs(tiny_dir, corpus):
 
 def test_options_outside_the_fast_path_still_match(tiny_dir, corpus):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     texts = corpus["questions"][:5]
     options = {"return_special_tokens_mask": True, "return_length": True}
     _assert_same_encoding(slow(texts, **options), fast(texts, **options))
@@ -244,7 +244,7 @@ def test_options_outside_the_fast_path_still_match(tiny_dir, corpus):
 # ---------------------------------------------------------------------- state, caching, workers
 def test_cache_pickle_and_workers(tiny_dir, corpus):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow, num_workers=2)
+    fast = build_fast_tokenizer(slow, num_workers=2)
     texts = corpus["jsts"][: PARALLEL_MIN_TEXTS + 100]
     expected = slow(texts[:300])["input_ids"]
     assert fast(texts)["input_ids"][:300] == expected  # across 2 processes
@@ -260,7 +260,7 @@ def test_cache_pickle_and_workers(tiny_dir, corpus):
 
 def test_added_tokens(tiny_dir):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     text = "自転車に乗る新語トークンです"
     # A token outside the vocabulary cannot be reproduced by WordPiece: the slow path takes over.
     for tokenizer in (slow, fast):
@@ -270,14 +270,14 @@ def test_added_tokens(tiny_dir):
     assert slow.convert_tokens_to_ids("新語トークン") in slow(text)["input_ids"]
     # Adding tokens to the slow tokenizer afterwards does not touch an earlier fast copy.
     fresh_slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fresh_fast = fast_tokenizer(fresh_slow)
+    fresh_fast = build_fast_tokenizer(fresh_slow)
     fresh_slow.add_tokens(["別の新語"])
     assert fresh_fast.is_fast_path and "別の新語" not in fresh_fast.get_vocab()
 
 
 def test_save_pretrained_writes_the_original_tokenizer(tiny_dir, tmp_path):
     slow = AutoTokenizer.from_pretrained(tiny_dir)
-    fast = fast_tokenizer(slow)
+    fast = build_fast_tokenizer(slow)
     slow.save_pretrained(tmp_path / "slow")
     fast.save_pretrained(tmp_path / "fast")
     config = json.loads((tmp_path / "fast" / "tokenizer_config.json").read_text(encoding="utf-8"))
@@ -286,7 +286,7 @@ def test_save_pretrained_writes_the_original_tokenizer(tiny_dir, tmp_path):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "slow" / name).read_bytes()
     reloaded = AutoTokenizer.from_pretrained(tmp_path / "fast")
     assert type(reloaded) is BertJapaneseTokenizer
-    assert fast_tokenizer(tmp_path / "fast")("今日は晴れ") == slow("今日は晴れ")
+    assert build_fast_tokenizer(tmp_path / "fast")("今日は晴れ") == slow("今日は晴れ")
     loaded = FastBertJapaneseTokenizer.from_pretrained(tmp_path / "fast", cache_size=8)
     assert loaded.is_fast_path and loaded("今日は[SEP]晴れ") == slow("今日は[SEP]晴れ")
 
@@ -311,27 +311,37 @@ def test_unsupported_configurations_raise_config_error(tiny_dir, tmp_path):
     ]
     for tokenizer in unsupported:
         with pytest.raises(ConfigError):
-            fast_tokenizer(tokenizer)
+            build_fast_tokenizer(tokenizer)
     from transformers import BertTokenizer
 
     with pytest.raises(ConfigError, match="BertJapaneseTokenizer"):
-        fast_tokenizer(BertTokenizer(vocab_file))
+        build_fast_tokenizer(BertTokenizer(vocab_file))
     with pytest.raises(ConfigError, match="subword"):
-        fast_tokenizer(
+        build_fast_tokenizer(
             _with_tokenizer_config(tiny_dir, tmp_path / "char", subword_tokenizer_type="character")
         )
 
 
 # ---------------------------------------------------------------------- sentence-transformers
+class _Messages(list):
+    def __init__(self) -> None:
+        super().__init__()
+        self.debug: list[str] = []
+
+    def add(self, record: logging.LogRecord) -> None:
+        (self if record.levelno >= logging.INFO else self.debug).append(record.getMessage())
+
+
 @pytest.fixture
 def textmetric_log() -> Iterator[list[str]]:
-    """Messages logged to the "textmetric" logger (whatever the CLI did to its propagation)."""
-    records: list[str] = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    """Messages logged to the "textmetric" logger at INFO or above (whatever the CLI did to its
+    propagation); DEBUG ones go to ``textmetric_log.debug``."""
+    records = _Messages()
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.add  # type: ignore[method-assign]
     logger = logging.getLogger("textmetric")
     old_level = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
@@ -347,7 +357,9 @@ def test_use_fast_tokenizer_siamese_encode_save_reload(tiny_dir, corpus, tmp_pat
     slow_model = build_dual_encoder(str(tiny_dir), max_seq_length=64)
     fast_model = build_dual_encoder(str(tiny_dir), max_seq_length=64)
     assert use_fast_tokenizer(fast_model) is True
-    assert any("using fast Japanese tokenizer" in message for message in textmetric_log)
+    # Said at DEBUG: it happens on every model load, and at INFO it flooded every log.
+    assert any("using fast Japanese tokenizer" in message for message in textmetric_log.debug)
+    assert not any("using fast Japanese tokenizer" in message for message in textmetric_log)
     assert isinstance(fast_model[0].tokenizer, FastBertJapaneseTokenizer)
     assert fast_model.max_seq_length == 64
 
@@ -391,3 +403,21 @@ def test_use_fast_tokenizer_falls_back(tiny_dir, tmp_path, textmetric_log):
     assert use_fast_tokenizer(model) is False
     assert type(model[0].tokenizer) is BertJapaneseTokenizer
     assert any(message.startswith("falling back to the slow tokenizer:") for message in textmetric_log)
+
+
+def test_package_reexports_the_fast_tokenizer_without_importing_transformers():
+    import subprocess
+    import sys
+
+    import textmetric.text
+    import textmetric.text.fast_tokenizer as module
+    from textmetric.text import FastBertJapaneseTokenizer as reexported_class
+    from textmetric.text import build_fast_tokenizer as reexported_build
+    from textmetric.text import use_fast_tokenizer as reexported_use
+
+    assert reexported_use is use_fast_tokenizer and callable(reexported_use)
+    assert reexported_build is build_fast_tokenizer and reexported_class is FastBertJapaneseTokenizer
+    assert textmetric.text.fast_tokenizer is module  # the submodule, not shadowed by a function
+    code = "import sys, textmetric.text; print('transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -122,7 +122,7 @@ def _mecab_option(mecab_kwargs: dict[str, Any] | None) -> str:
 class FastBertJapaneseTokenizer(BertJapaneseTokenizer):
     """``BertJapaneseTokenizer`` (MeCab + WordPiece) with a compiled hot loop and identical ids.
 
-    Build it with :func:`fast_tokenizer`. ``__call__`` / ``encode`` / ``tokenize`` take the fast
+    Build it with :func:`build_fast_tokenizer`. ``__call__`` / ``encode`` / ``tokenize`` take the fast
     path for strings, lists of strings and text pairs with the usual padding and truncation
     options; anything else (``return_offsets_mapping``, ``stride``, ``is_split_into_words``...)
     runs the inherited slow code, so results never differ.
@@ -131,7 +131,7 @@ class FastBertJapaneseTokenizer(BertJapaneseTokenizer):
     # ------------------------------------------------------------------ construction
     def __init__(self, *args, cache_size: int = DEFAULT_CACHE_SIZE, num_workers: int = 0, **kwargs) -> None:
         """Same arguments as ``BertJapaneseTokenizer`` (so ``from_pretrained`` works), plus the cache
-        size and worker count of :func:`fast_tokenizer`. Raises ConfigError when unsupported."""
+        size and worker count of :func:`build_fast_tokenizer`. Raises ConfigError when unsupported."""
         super().__init__(*args, **kwargs)
         self._fast_cache_size = int(cache_size)
         self.num_workers = int(num_workers)
@@ -684,7 +684,7 @@ def _split_parallel(
 
 
 # ---------------------------------------------------------------------- public API
-def fast_tokenizer(
+def build_fast_tokenizer(
     model_dir_or_tokenizer: str | Path | BertJapaneseTokenizer,
     *,
     cache_size: int = DEFAULT_CACHE_SIZE,
@@ -740,7 +740,7 @@ def use_fast_tokenizer(model, *, cache_size: int = DEFAULT_CACHE_SIZE, num_worke
         if isinstance(processor, FastBertJapaneseTokenizer) and processor.is_fast_path:
             continue
         try:
-            fast = fast_tokenizer(processor, cache_size=cache_size, num_workers=num_workers)
+            fast = build_fast_tokenizer(processor, cache_size=cache_size, num_workers=num_workers)
         except ConfigError as err:
             reasons.append(str(err))
             continue
@@ -751,7 +751,8 @@ def use_fast_tokenizer(model, *, cache_size: int = DEFAULT_CACHE_SIZE, num_worke
     if reasons:
         logger.info("falling back to the slow tokenizer: %s", "; ".join(dict.fromkeys(reasons)))
         return False
-    logger.info("using fast Japanese tokenizer (%d Transformer module(s))", len(transformers_))
+    # DEBUG: every model load does this; at INFO it repeated in every log (hundreds of lines in CI).
+    logger.debug("using fast Japanese tokenizer (%d Transformer module(s))", len(transformers_))
     return True
 
 
@@ -760,6 +761,6 @@ __all__ = [
     "PARALLEL_MIN_TEXTS",
     "WORD_CACHE_SIZE",
     "FastBertJapaneseTokenizer",
-    "fast_tokenizer",
+    "build_fast_tokenizer",
     "use_fast_tokenizer",
 ]

@@ -175,9 +175,9 @@ def pretrain_mlm(
         tokenizer = AutoTokenizer.from_pretrained(str(base))
         encoder_tokenizer = tokenizer
         try:
-            from textmetric.text.fast_tokenizer import fast_tokenizer
+            from textmetric.text.fast_tokenizer import build_fast_tokenizer
 
-            encoder_tokenizer = fast_tokenizer(tokenizer)
+            encoder_tokenizer = build_fast_tokenizer(tokenizer)
         except Exception:  # the fast path is optional (non-MeCab tokenizers)
             pass
         mlm = AutoModelForMaskedLM.from_pretrained(str(base))
