@@ -71,7 +71,14 @@ def test_rebuild_from_vocabulary_gives_the_same_untrained_weights(tmp_path, japa
     wa, wb = AutoModel.from_pretrained(built), AutoModel.from_pretrained(rebuilt)
     for (name, pa), (_, pb) in zip(wa.state_dict().items(), wb.state_dict().items(), strict=True):
         assert (pa == pb).all(), name
-    other_seed = rebuild_tiny_ja(built / "vocab.txt", tmp_path / "seed7", config=TinyJaConfig(
-        vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, seed=7))
-    assert not (AutoModel.from_pretrained(other_seed).embeddings.word_embeddings.weight
-                == wa.embeddings.word_embeddings.weight).all()
+    other_seed = rebuild_tiny_ja(
+        built / "vocab.txt",
+        tmp_path / "seed7",
+        config=TinyJaConfig(
+            vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, seed=7
+        ),
+    )
+    assert not (
+        AutoModel.from_pretrained(other_seed).embeddings.word_embeddings.weight
+        == wa.embeddings.word_embeddings.weight
+    ).all()

@@ -134,3 +134,40 @@ def test_dssm_on_anchor_positive_pairs(tmp_path):
     d = model.encode_document(["質問3はどうすればいいですか"])
     assert not np.allclose(q, d, atol=1e-5)  # the two towers were trained apart
     assert ModelMetadata.load(result.output).structure == "dssm"
+
+
+def test_best_metric_is_checked_before_training_and_keeps_the_best(tmp_path, jsts_small, jsts_rows):
+    train_path, held = jsts_small
+    sts = tmp_path / "sts_dev.jsonl"
+    sts.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in held[:100]) + "\n", "utf-8")
+    base = {
+        "data": [str(train_path)],
+        "model": "tiny-ja",
+        "eval_sts": [str(sts)],
+        "max_steps": 6,
+        "batch_size": 16,
+        "max_seq_length": 32,
+        "save_steps": 3,
+        **TINY,
+    }
+    out = tmp_path / "never"
+    with pytest.raises(ConfigError, match="one of sts_dev_spearman_cosine, sts_dev_pearson_cosine"):
+        train(TrainConfig(output=str(out), best_metric="sts_spearman", **base))
+    assert not out.exists()
+    with pytest.raises(ConfigError, match="needs an evaluation set"):
+        train(TrainConfig(output=str(out), best_metric="sts_dev_spearman_cosine", **{**base, "eval_sts": []}))
+
+    result = train(
+        TrainConfig(
+            output=str(tmp_path / "best"),
+            best_metric="sts_dev_spearman_cosine",
+            keep_checkpoints=True,
+            **base,
+        )
+    )
+    states = sorted((result.output / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+    history = json.loads(states[-1].read_text("utf-8"))["log_history"]
+    scores = [e["eval_sts_dev_spearman_cosine"] for e in history if "eval_sts_dev_spearman_cosine" in e]
+    assert len(scores) == 2  # steps 3 and 6
+    # The final model is the best checkpoint's, not the last step's.
+    assert result.metrics_after["sts_dev_spearman_cosine"] == pytest.approx(max(scores), abs=1e-5)

@@ -42,7 +42,9 @@ def train(
     ),
     eval_steps: int = typer.Option(None, help="Evaluate every N steps [default: --save-steps]."),
     best_metric: str = typer.Option(
-        None, help="Keep the checkpoint best on this metric (e.g. sts_spearman)."
+        None,
+        help="Keep the checkpoint best on this metric: STEM_spearman_cosine for an --eval-sts file "
+        "STEM.jsonl, STEM_cosine_ndcg@10 (mrr@10, recall@1 ...) for an --eval-retrieval set.",
     ),
     save_steps: int = typer.Option(None, help="Checkpoint every N steps [default: 500]."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --output."),

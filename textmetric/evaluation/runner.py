@@ -130,7 +130,9 @@ def _rebuilt_tiny_base(model_path: str, *, device: str | None):
     with tempfile.TemporaryDirectory(prefix="tiny-ja-base-") as tmp:
         base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=TinyJaConfig(**recorded))
         model = build_dual_encoder(
-            str(base), pooling=meta.pooling, max_seq_length=meta.max_seq_length or 256  # type: ignore[union-attr]
+            str(base),
+            pooling=meta.pooling,
+            max_seq_length=meta.max_seq_length or 256,  # type: ignore[union-attr]
         )
     return model.to(device) if device else model
 

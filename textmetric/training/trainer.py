@@ -489,6 +489,37 @@ def build_evaluators(config: TrainConfig):
     return evaluators
 
 
+def best_metric_names(evaluators, similarity: str = "cosine") -> list[str]:
+    """The metric names ``--best-metric`` accepts for these evaluators (a textmetric model's
+    similarity is cosine): ``{set}_spearman_cosine`` for an STS file, ``{set}_cosine_ndcg@10`` etc.
+    for a retrieval set, where ``{set}`` is the file's stem."""
+    names: list[str] = []
+    for evaluator in evaluators:
+        if hasattr(evaluator, "ndcg_at_k"):
+            measures = [f"ndcg@{k}" for k in evaluator.ndcg_at_k] + [f"mrr@{k}" for k in evaluator.mrr_at_k]
+            measures += [f"map@{k}" for k in evaluator.map_at_k]
+            measures += [f"recall@{k}" for k in evaluator.precision_recall_at_k]
+            measures += [f"accuracy@{k}" for k in evaluator.accuracy_at_k]
+            names += [f"{evaluator.name}_{similarity}_{m}" for m in measures]
+        else:
+            names += [f"{evaluator.name}_{m}_{similarity}" for m in ("spearman", "pearson")]
+    return names
+
+
+def _check_best_metric(config: TrainConfig, evaluators) -> None:
+    """A misspelt ``--best-metric`` fails now, not at the first evaluation hours into a run."""
+    if not config.best_metric:
+        return
+    if not evaluators:
+        raise ConfigError("--best-metric needs an evaluation set: add --eval-sts or --eval-retrieval")
+    names = best_metric_names(evaluators)
+    if config.best_metric.removeprefix("eval_") not in names:
+        raise ConfigError(
+            f"unknown --best-metric '{config.best_metric}'; with these evaluation sets it is one of "
+            f"{', '.join(names)}"
+        )
+
+
 def _primary_metrics(evaluators, results: dict[str, float]) -> dict[str, float]:
     """Each evaluator's primary metric, plus Recall@1 next to a retrieval nDCG@10: the number a
     user reads first ("is the right answer on top?")."""
@@ -571,6 +602,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         loss_names = resolve_losses(config, datasets)
         stateful = any(get_loss(name).has_training_state for name in loss_names)
         evaluators = build_evaluators(config)
+        _check_best_metric(config, evaluators)
         _check_global_batch(config, datasets, processes)
     # 2. The main process prepares the output folder and the tiny-ja base; the others wait.
     with Agreement("preparing the output folder") as prepared:
