@@ -7,21 +7,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from tests.losses.stubs import Stub
 from textmetric.losses import get_loss
 from textmetric.losses.am_softmax import AMSoftmaxLoss
-
-
-class Stub(nn.Module):
-    device = torch.device("cpu")
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def get_embedding_dimension(self) -> int:
-        return self.dim
 
 
 def test_value_equals_hand_computed_additive_margin_softmax():

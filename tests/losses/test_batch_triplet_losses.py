@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
+from tests.losses.stubs import Stub
 from textmetric.data.formats import PairData
 from textmetric.errors import ConfigError
 from textmetric.losses import build_loss, get_loss
-
-
-class Stub(nn.Module):
-    device = torch.device("cpu")
-
-    def get_embedding_dimension(self) -> int:
-        return 2
 
 
 def data(fmt: str) -> PairData:

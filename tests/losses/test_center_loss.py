@@ -6,22 +6,11 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
+from tests.losses.stubs import Stub
 from textmetric.errors import ConfigError
 from textmetric.losses import get_loss
 from textmetric.losses.center import CenterLoss
-
-
-class Stub(nn.Module):
-    device = torch.device("cpu")
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def get_embedding_dimension(self) -> int:
-        return self.dim
 
 
 def make(dim=2, classes=3, **params) -> CenterLoss:

@@ -7,17 +7,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from tests.losses.stubs import Stub
 from textmetric.losses import get_loss
 from textmetric.losses.margin_dw import MarginDistanceWeightedLoss, distance_weighted_miner
-
-
-class Stub(nn.Module):
-    device = torch.device("cpu")
-
-    def get_embedding_dimension(self) -> int:
-        return 2
 
 
 def unit(angle: float) -> list[float]:

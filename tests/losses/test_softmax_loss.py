@@ -6,25 +6,12 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
+from tests.losses.stubs import Stub
 from textmetric.data.formats import PairData
 from textmetric.errors import ConfigError
 from textmetric.losses import build_loss, get_loss
 from textmetric.losses.softmax import SoftmaxLoss
-
-
-class Stub(nn.Module):
-    """Just what a loss constructor asks of a model: its embedding size and device."""
-
-    device = torch.device("cpu")
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def get_embedding_dimension(self) -> int:
-        return self.dim
 
 
 def labelled(labels: list[int], names: list[str]) -> PairData:

@@ -527,6 +527,19 @@ def _share_permissions(folder: Path) -> None:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
+def check_repo_id(repo_id: str) -> None:
+    """Raise ConfigError unless ``repo_id`` is a valid ``ORG/NAME`` Hub model id (checked before any
+    work: export names it on the card, push sends to it)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ConfigError(f"--repo-id '{repo_id}' is not a valid Hub repository id: {err}") from None
+    if "/" not in repo_id:
+        raise ConfigError(f"--repo-id '{repo_id}': expected ORG/NAME (or USER/NAME)")
+
+
 def export_model(
     model: str | Path,
     out: str | Path,
@@ -559,7 +572,6 @@ def export_model(
         onnx: also write ``onnx/model.onnx`` (checked against PyTorch to 1e-4).
         quantize: also write ``onnx/model_qint8.onnx`` (implies ``onnx``).
     """
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     source = Path(model).expanduser()
     if not source.is_dir():
@@ -572,12 +584,7 @@ def export_model(
     _check_paths(source, out)
     ensure_writable(out, overwrite=overwrite)
     if repo_id is not None:
-        try:
-            validate_repo_id(repo_id)
-        except HFValidationError as err:
-            raise ConfigError(f"--repo-id '{repo_id}' is not a valid Hub repository id: {err}") from None
-        if "/" not in repo_id:
-            raise ConfigError(f"--repo-id '{repo_id}': expected ORG/NAME (or USER/NAME)")
+        check_repo_id(repo_id)
     if base_model is not None and "/" not in base_model:
         raise ConfigError(f"--base-model '{base_model}': expected the Hub id of the base (ORG/NAME)")
     onnx = onnx or quantize

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from textmetric.errors import ConfigError, TextmetricError
-from textmetric.hub.export import list_files, training_only_files
+from textmetric.hub.export import check_repo_id, list_files, training_only_files
 from textmetric.models.metadata import METADATA_FILE
 
 _TRUE = {"1", "ON", "YES", "TRUE"}
@@ -114,17 +114,11 @@ def plan_push(
 ) -> PushPlan:
     """Check that ``folder`` is an export and say what pushing it to ``repo_id`` would send."""
     from huggingface_hub import constants
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"export folder '{folder}' does not exist")
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as err:
-        raise ConfigError(f"--repo-id '{repo_id}' is not a valid Hub repository id: {err}") from None
-    if "/" not in repo_id:
-        raise ConfigError(f"--repo-id '{repo_id}': expected ORG/NAME (or USER/NAME)")
+    check_repo_id(repo_id)
     export_hint = f"run `textmetric export {folder} --out DIR --repo-id {repo_id}` and push DIR"
     left = training_only_files(folder)
     if left:
