@@ -41,12 +41,13 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from textmetric.embedding import EmbedFileResult, iter_embeddings, read_embeddings
 from textmetric.errors import ConfigError, InputError, ModelLoadError
 from textmetric.models.metadata import ModelMetadata, model_fingerprint
 from textmetric.text.normalize import normalize_text
@@ -77,17 +78,6 @@ class Chunks:
     owner: np.ndarray
     counts: np.ndarray
     """Chunks per text."""
-
-
-@dataclass
-class EmbedFileResult:
-    """What :meth:`TextMetric.embed_file` wrote."""
-
-    path: Path
-    rows: int
-    dimension: int
-    skipped: dict[str, int] = field(default_factory=dict)
-    """Rows dropped with ``on_bad_row="skip"``, by kind (empty text, json, field-count...)."""
 
 
 def _is_hub_id(name: str) -> bool:
@@ -576,64 +566,38 @@ class TextMetric:
         show_progress: bool = False,
         on_bad_row: str = "error",
     ) -> EmbedFileResult:
-        """Embed a CSV / TSV / JSONL / Parquet file's ``text_column`` into a Parquet file, streaming.
+        """Embed a CSV / TSV / JSONL / Parquet file's ``text_column`` into Parquet, streaming.
 
         The output has columns ``id`` (the ``id_column``, default ``id`` when the file has one,
         else the 0-based row number) and ``embedding`` (fixed-size list of float32). Input is read
         and output written ``rows_per_group`` rows at a time (one Parquet row group each), so
-        memory stays flat on big files; the file appears only when complete. ``on_bad_row="skip"``
-        drops rows without a usable text or id and counts them in the result.
+        memory stays flat on big files; the output appears only when complete.
+        ``on_bad_row="skip"`` drops rows without a usable text or id and counts them in the result.
+
+        In one process ``out`` is a Parquet file. Under torch.distributed (``torchrun``,
+        ``textmetric embed --nproc N``) every process must call this, each with its own device;
+        the row groups are shared out and ``out`` is a folder of Parquet shards with a
+        ``manifest.json``. :func:`read_embeddings` / :func:`iter_embeddings` read either back in
+        the input's order (see :mod:`textmetric.embedding`).
         """
-        from collections import Counter
+        from textmetric.embedding import embed_file
 
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from textmetric.data.stream import iter_text_batches
-        from textmetric.io import atomic_path, ensure_writable
-
-        ensure_writable(out, overwrite=overwrite)
-        progress = _progress(show_progress)
-        rows = 0
-        dim = self.dimension
-        schema_id: pa.DataType | None = None
-        writer = None
-        skipped: Counter = Counter()
-        with atomic_path(out, overwrite=overwrite) as tmp:
-            try:
-                for batch in iter_text_batches(
-                    path,
-                    text_column=text_column,
-                    id_column=id_column,
-                    batch_size=rows_per_group,
-                    encoding=encoding,
-                    file_format=file_format,
-                    on_bad_row=on_bad_row,
-                    skipped=skipped,
-                ):
-                    vectors = self.encode(batch.texts, role=role, batch_size=batch_size, aggregate=aggregate)
-                    ids = batch.ids if batch.ids is not None else list(range(rows, rows + len(batch.texts)))
-                    if schema_id is None:
-                        schema_id = pa.array(ids).type
-                        if pa.types.is_null(schema_id):
-                            schema_id = pa.string()
-                        schema = pa.schema([("id", schema_id), ("embedding", pa.list_(pa.float32(), dim))])
-                        writer = pq.ParquetWriter(str(tmp), schema)
-                    table = pa.Table.from_arrays(
-                        [
-                            _id_array(ids, schema_id, path, batch.lines),
-                            pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim),
-                        ],
-                        names=["id", "embedding"],
-                    )
-                    writer.write_table(table)  # type: ignore[union-attr]
-                    rows += len(batch.texts)
-                    progress(len(batch.texts))
-            finally:
-                if writer is not None:
-                    writer.close()
-                progress(None)
-        return EmbedFileResult(path=Path(out), rows=rows, dimension=dim, skipped=dict(skipped))
+        return embed_file(
+            self,
+            path,
+            out,
+            text_column=text_column,
+            id_column=id_column,
+            role=role,
+            rows_per_group=rows_per_group,
+            batch_size=batch_size,
+            encoding=encoding,
+            file_format=file_format,
+            overwrite=overwrite,
+            aggregate=aggregate,
+            show_progress=show_progress,
+            on_bad_row=on_bad_row,
+        )
 
     def index_file(
         self,
@@ -691,27 +655,6 @@ class TextMetric:
         return index
 
 
-def _id_array(ids: list, id_type, path: str | Path, lines: list[int]):
-    import pyarrow as pa
-
-    try:
-        return pa.array(ids, type=id_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        for value, line in zip(ids, lines, strict=False):
-            try:
-                pa.array([value], type=id_type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                raise InputError(
-                    "id of another type than the earlier rows",
-                    path=path,
-                    line=line,
-                    column="id",
-                    value=value,
-                    expected=f"ids of one type ({id_type})",
-                ) from None
-        raise
-
-
 @contextlib.contextmanager
 def _progress_bar(enabled: bool, total: int) -> Iterator[Any]:
     """A ``bar(n)`` text counter on stderr while encoding (a no-op when disabled)."""
@@ -741,4 +684,13 @@ def _progress(enabled: bool):
     return update
 
 
-__all__ = ["AGGREGATES", "DEFAULT_NFKC", "Chunks", "EmbedFileResult", "TextMetric", "resolve_model_folder"]
+__all__ = [
+    "AGGREGATES",
+    "DEFAULT_NFKC",
+    "Chunks",
+    "EmbedFileResult",
+    "TextMetric",
+    "iter_embeddings",
+    "read_embeddings",
+    "resolve_model_folder",
+]

@@ -1,4 +1,4 @@
-"""``textmetric embed``: embed a file's text column into a Parquet file of vectors (streamed)."""
+"""``textmetric embed``: embed a file's text column into Parquet vectors (streamed; one or N processes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from textmetric.cli._app import app, console
 def embed(
     model: str = typer.Argument(..., help="Model folder (or Hub id in the local cache)."),
     file: Path = typer.Argument(..., help="Input: CSV, TSV, JSONL or Parquet with a text column."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output Parquet file (id, embedding)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Output: a Parquet file (id, embedding); with several processes a folder of Parquet shards.",
+    ),
     text_column: str = typer.Option("text", "--text-column", help="Column with the texts."),
     id_column: str = typer.Option(
         None, "--id-column", help="Column with ids [default: 'id' if present, else the row number]."
@@ -33,31 +38,74 @@ def embed(
     on_bad_row: str = typer.Option(
         "error", "--on-bad-row", help="error, or skip: drop rows without a usable text / id and count them."
     ),
-    device: str = typer.Option(None, help="cpu, cuda, ... [default: best available]."),
+    device: str = typer.Option(
+        None, help="cpu, cuda, ... [default: best available; with several processes cuda:LOCAL_RANK]."
+    ),
+    nproc: int = typer.Option(
+        None,
+        "--nproc",
+        help="Embed with N processes on this machine (torchrun; each gets cores/N threads or one GPU); "
+        "--out is then a folder of shards. For several machines use torchrun.",
+    ),
 ) -> None:
-    """Embed every row's text with MODEL into a Parquet file, a row group at a time.
+    """Embed every row's text with MODEL into Parquet, a row group at a time.
+
+    One process writes one Parquet file. Several (--nproc N, or torchrun / accelerate launch
+    running this command) share the row groups out and write a folder of shards plus
+    manifest.json; textmetric.api.read_embeddings reads either back in the input's order.
 
     Example: textmetric embed runs/faq docs.csv --out vectors.parquet --text-column body
     """
     from textmetric.api import TextMetric
+    from textmetric.training import distributed
 
-    tm = TextMetric.load(model, device=device, nfkc=nfkc, batch_size=batch_size)
-    result = tm.embed_file(
-        file,
-        out,
-        text_column=text_column,
-        id_column=id_column,
-        role=role,  # type: ignore[arg-type]
-        aggregate=aggregate,  # type: ignore[arg-type]
-        rows_per_group=rows_per_group,
-        encoding=encoding,
-        file_format=file_format,
-        overwrite=overwrite,
-        show_progress=True,
-        on_bad_row=on_bad_row,
-    )
+    if nproc is not None and nproc != 1:
+        options = {
+            "--out": out,
+            "--text-column": text_column,
+            "--id-column": id_column,
+            "--role": role,
+            "--aggregate": aggregate,
+            "--batch-size": batch_size,
+            "--rows-per-group": rows_per_group,
+            "--encoding": encoding,
+            "--format": file_format,
+            "--on-bad-row": on_bad_row,
+            "--device": device,
+        }
+        command = ["embed", model, str(file)]
+        for name, value in options.items():
+            if value is not None:
+                command += [name, str(value)]
+        if nfkc is not None:
+            command.append("--nfkc" if nfkc else "--no-nfkc")
+        if overwrite:
+            command.append("--overwrite")
+        raise typer.Exit(distributed.launch_command(command, nproc, verbosity=distributed.verbosity_flags()))
+    if not distributed.is_main_process():  # under torchrun: process 0 alone prints
+        console.quiet = True
+    with distributed.process_group(cpu=True):
+        with distributed.Agreement("loading the model"):  # one clear error, not a peer left waiting
+            tm = TextMetric.load(
+                model, device=distributed.rank_device(device), nfkc=nfkc, batch_size=batch_size
+            )
+        result = tm.embed_file(
+            file,
+            out,
+            text_column=text_column,
+            id_column=id_column,
+            role=role,  # type: ignore[arg-type]
+            aggregate=aggregate,  # type: ignore[arg-type]
+            rows_per_group=rows_per_group,
+            encoding=encoding,
+            file_format=file_format,
+            overwrite=overwrite,
+            show_progress=True,
+            on_bad_row=on_bad_row,
+        )
     if result.skipped:
         console.print(f"[yellow]skipped {sum(result.skipped.values())} bad rows:[/] {result.skipped}")
     console.print(
         f"[green]{result.rows} embeddings[/] ({result.dimension} dimensions) written to {result.path}"
+        + (f" ({result.processes} shards)" if result.processes > 1 else "")
     )

@@ -1,7 +1,8 @@
 """Process roles under torch.distributed (``torchrun`` / ``accelerate launch`` / ``--nproc``).
 
 Only the main process (global rank 0) validates and writes the output folder, builds the
-tiny-ja base, writes checkpoints and logs; the others train and stay quiet. Every step that can
+tiny-ja base, writes checkpoints and logs; the others train and stay quiet (``textmetric embed``
+uses the same roles: every process writes its own shard, process 0 the manifest). Every step that can
 fail on one process before a collective (reading the inputs, preparing the output, loading the
 base model, writing the final model) runs inside :class:`Agreement`: the processes exchange
 their outcome, and if any failed, all raise the same error, so a bad input is one clear message
@@ -23,6 +24,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -301,29 +303,80 @@ def average_in_place(tensors) -> None:
             offset += size
 
 
-# --- ``textmetric train --nproc N`` ----------------------------------------------------------------
+# --- ``textmetric train|embed --nproc N`` ----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def process_group(*, cpu: bool) -> Iterator[None]:
+    """:func:`setup` on entry, :func:`teardown` on exit; nested uses share the outermost group.
+
+    The CLI joins the group before loading the model and the API joins it again inside
+    ``embed_file``: only the outermost block creates and leaves it.
+    """
+    if _CONTROL_GROUP is not None:
+        yield
+        return
+    setup(cpu=cpu)
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        teardown(failed=failed)
+
+
+def rank_device(device: str | None) -> str | None:
+    """This process's device when several processes share a machine: one GPU each, in turn.
+
+    ``None`` / ``auto`` / ``cuda`` mean "a GPU if there is one": ``cuda:LOCAL_RANK``, wrapping
+    round when there are more processes than GPUs (they then share). An explicit ``cuda:1`` or
+    ``cpu`` is kept. In a single process the device is returned unchanged.
+    """
+    if not is_distributed() or device not in (None, "auto", "cuda"):
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{local_rank() % torch.cuda.device_count()}"
+    return "cpu" if device in (None, "auto") else device
+
+
+def verbosity_flags() -> list[str]:
+    """``--verbose`` / ``--quiet`` as given to this command, to pass on to the launched workers."""
+    level = logging.getLogger("textmetric").level
+    if level and level <= logging.DEBUG:
+        return ["--verbose"]
+    return ["--quiet"] if level >= logging.WARNING else []
 
 
 def launch_local(config, nproc: int, *, verbosity: list[str] | None = None) -> int:
     """Run ``textmetric train`` in ``nproc`` processes on this machine (torchrun, standalone).
 
     The configuration goes to the workers as a ``--config`` file, so they run exactly what was
-    asked here. Returns the exit code: 0, or the code of the first failing process (2 for a
-    user error, 130 for an interrupt).
+    asked here. Returns the exit code as :func:`launch_command` does.
     """
-    if nproc < 1:
-        raise ConfigError(f"--nproc must be at least 1, not {nproc}")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ConfigError(
-            "--nproc starts its own processes; it cannot be used under torchrun / accelerate launch"
-        )
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
+    _check_nproc(nproc)
     from textmetric.io import write_json
 
     folder = Path(tempfile.mkdtemp(prefix="textmetric-launch-"))
-    config_file = write_json(folder / "train_config.json", config.to_dict())
+    try:
+        config_file = write_json(folder / "train_config.json", config.to_dict())
+        return launch_command(["train", "--config", str(config_file)], nproc, verbosity=verbosity)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def launch_command(command: list[str], nproc: int, *, verbosity: list[str] | None = None) -> int:
+    """Run ``textmetric COMMAND...`` in ``nproc`` processes on this machine (torchrun, standalone).
+
+    Each process gets ``cores / nproc`` torch threads (unless ``OMP_NUM_THREADS`` is set), not
+    torchrun's default of one. Returns the exit code: 0, or the code of the first failing process
+    (2 for a user error, 130 for an interrupt).
+    """
+    _check_nproc(nproc)
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
     args = [
         "--standalone",
         "--nproc-per-node",
@@ -333,9 +386,7 @@ def launch_local(config, nproc: int, *, verbosity: list[str] | None = None) -> i
         "-m",
         "textmetric",
         *(verbosity or []),
-        "train",
-        "--config",
-        str(config_file),
+        *command,
     ]
     saved = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS",)}
     if saved["OMP_NUM_THREADS"] is None:  # torchrun would set 1: share this machine's cores instead
@@ -351,7 +402,9 @@ def launch_local(config, nproc: int, *, verbosity: list[str] | None = None) -> i
         _, first = err.get_first_failure()
         code = first.exitcode if first.exitcode and first.exitcode > 0 else 1
         if code not in (2, 130):
-            logger.error("training process %d failed with exit code %s", first.local_rank, first.exitcode)
+            logger.error(
+                "%s process %d failed with exit code %s", command[0], first.local_rank, first.exitcode
+            )
         return code
     finally:
         elastic.setLevel(level)
@@ -360,4 +413,12 @@ def launch_local(config, nproc: int, *, verbosity: list[str] | None = None) -> i
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_nproc(nproc: int) -> None:
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, not {nproc}")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(
+            "--nproc starts its own processes; it cannot be used under torchrun / accelerate launch"
+        )

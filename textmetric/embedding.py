@@ -1,0 +1,425 @@
+"""Embedding a file into Parquet, in one process or several, streaming; reading the vectors back.
+
+Memory stays flat as the corpus grows: the input is read, embedded and written one row group
+(``rows_per_group`` rows) at a time, and nothing accumulates between groups.
+
+**One process** (the default): ``out`` is one Parquet file, columns ``id`` and ``embedding``
+(fixed-size list of float32), one row group per ``rows_per_group`` input rows.
+
+**Several processes** (``textmetric embed --nproc N``, ``torchrun``, ``accelerate launch``): ``out``
+is a folder ``part-00000-of-0000N.parquet`` ... ``part-0000{N-1}-of-0000N.parquet`` plus
+``manifest.json``. Every process streams the whole input (parsing is cheap next to the model)
+and embeds only the row groups ``i`` with ``i % N == rank`` into its own shard, so group ``i`` of
+the input is group ``i // N`` of shard ``i % N``: reading the shards round-robin
+(:func:`iter_embeddings`) gives back the input order, and row numbers used as ids are the same
+as with one process. Process 0 writes the manifest last; the folder is built under a temporary
+name and appears complete or not at all (with several machines it must be on a shared file system).
+
+Both layouts record where the vectors came from (model name and weight fingerprint, role,
+aggregation): the manifest of a folder, the ``textmetric`` key of a single file's Parquet metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from textmetric.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from textmetric.api import Aggregate, Role, TextMetric
+
+MANIFEST = "manifest.json"
+FORMAT = "textmetric-embeddings"
+FORMAT_VERSION = 1
+METADATA_KEY = b"textmetric"
+
+
+@dataclass
+class EmbedFileResult:
+    """What :meth:`TextMetric.embed_file` wrote."""
+
+    path: Path
+    rows: int
+    dimension: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Rows dropped with ``on_bad_row="skip"``, by kind (empty text, json, field-count...)."""
+    processes: int = 1
+    """1: ``path`` is one Parquet file; more: a folder of that many shards and ``manifest.json``."""
+
+
+def shard_name(rank: int, processes: int) -> str:
+    return f"part-{rank:05d}-of-{processes:05d}.parquet"
+
+
+# --------------------------------------------------------------------------------- writing
+
+
+def embed_file(
+    tm: TextMetric,
+    path: str | Path,
+    out: str | Path,
+    *,
+    text_column: str = "text",
+    id_column: str | None = None,
+    role: Role = "document",
+    rows_per_group: int = 4096,
+    batch_size: int | None = None,
+    encoding: str | None = None,
+    file_format: str | None = None,
+    overwrite: bool = False,
+    aggregate: Aggregate | None = None,
+    show_progress: bool = False,
+    on_bad_row: str = "error",
+) -> EmbedFileResult:
+    """The implementation of :meth:`TextMetric.embed_file` (see there and the module docstring)."""
+    from textmetric.training import distributed
+
+    tm._check_role(role)
+    if rows_per_group < 1:
+        raise ConfigError(f"rows_per_group must be >= 1, got {rows_per_group}")
+    job = _Job(
+        tm=tm,
+        path=Path(path),
+        reader={
+            "text_column": text_column,
+            "id_column": id_column,
+            "encoding": encoding,
+            "file_format": file_format,
+            "on_bad_row": on_bad_row,
+        },
+        role=role,
+        aggregate=aggregate,
+        batch_size=batch_size,
+        rows_per_group=rows_per_group,
+    )
+    out = Path(out)
+    with distributed.process_group(cpu=True):  # control messages only: gloo, also beside GPUs
+        if distributed.is_distributed():
+            return _embed_sharded(job, out, overwrite=overwrite, show_progress=show_progress)
+        return _embed_single(job, out, overwrite=overwrite, show_progress=show_progress)
+
+
+@dataclass
+class _Job:
+    tm: TextMetric
+    path: Path
+    reader: dict[str, Any]
+    role: Role
+    aggregate: Aggregate | None
+    batch_size: int | None
+    rows_per_group: int
+    skipped: Counter = field(default_factory=Counter)
+
+    def provenance(self) -> dict[str, Any]:
+        tm = self.tm
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model": {"name": tm.name, "fingerprint": tm.fingerprint, "nfkc": tm.nfkc},
+            "role": self.role,
+            "aggregate": self.aggregate or tm.aggregate,
+            "chunking": tm.chunking,
+            "normalized": tm.normalized,
+            "dimension": tm.dimension,
+            "source": {"path": str(self.path), **{k: v for k, v in self.reader.items() if v is not None}},
+        }
+
+
+@dataclass
+class _Written:
+    rows: int = 0
+    groups: int = 0
+    total_rows: int = 0
+    """Rows of the whole input (every process reads all of it)."""
+
+
+def _embed_single(job: _Job, out: Path, *, overwrite: bool, show_progress: bool) -> EmbedFileResult:
+    from textmetric.io import atomic_path, ensure_writable
+
+    ensure_writable(out, overwrite=overwrite)
+    metadata = job.provenance()
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        written = _write_groups(job, tmp, rank=0, processes=1, metadata=metadata, show_progress=show_progress)
+    return EmbedFileResult(out, written.rows, job.tm.dimension, dict(job.skipped))
+
+
+def _embed_sharded(job: _Job, out: Path, *, overwrite: bool, show_progress: bool) -> EmbedFileResult:
+    from textmetric.io import atomic_path, write_json
+    from textmetric.training.distributed import Agreement, gather_objects, is_main_process, rank, world_size
+
+    me, processes, main = rank(), world_size(), is_main_process()
+    with Agreement("writing the embedding folder"), contextlib.ExitStack() as stack:
+        # Process 0 checks --out and makes the temporary folder; everyone writes into it.
+        with Agreement("preparing the output folder") as prepared:
+            if main:
+                work = stack.enter_context(atomic_path(out, overwrite=overwrite, is_dir=True))
+                prepared.value = str(work)
+        work = Path(prepared.value)
+        with Agreement("embedding"):
+            if not work.is_dir():
+                raise ConfigError(
+                    f"this process cannot see {work}: with several machines --out must be on a "
+                    "file system that every node shares"
+                )
+            written = _write_groups(
+                job,
+                work / shard_name(me, processes),
+                rank=me,
+                processes=processes,
+                metadata=None,
+                show_progress=show_progress and main,
+            )
+        shards = gather_objects((written.rows, written.groups))
+        with Agreement("writing the manifest"):
+            if main:
+                manifest = job.provenance()
+                manifest.update(
+                    rows=sum(rows for rows, _ in shards),
+                    processes=processes,
+                    rows_per_group=job.rows_per_group,
+                    skipped=dict(job.skipped),
+                    shards=[
+                        {"file": shard_name(r, processes), "rows": rows, "row_groups": groups}
+                        for r, (rows, groups) in enumerate(shards)
+                    ],
+                    order="row group i of the input is row group i // processes of shard i % processes",
+                )
+                write_json(work / MANIFEST, manifest)
+        # Leaving the stack renames the folder into place (process 0); the outer Agreement
+        # returns on every process only once it is there.
+    return EmbedFileResult(
+        out, sum(rows for rows, _ in shards), job.tm.dimension, dict(job.skipped), processes=processes
+    )
+
+
+def _write_groups(
+    job: _Job,
+    target: Path,
+    *,
+    rank: int,
+    processes: int,
+    metadata: dict[str, Any] | None,
+    show_progress: bool,
+) -> _Written:
+    """Embed this process's row groups of ``job.path`` into the Parquet file ``target``.
+
+    The id type is decided by the input's first row group, which every process reads, so all
+    shards share one schema (a shard with no groups is a valid empty file).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from textmetric.api import _progress
+    from textmetric.data.stream import iter_text_batches
+
+    tm, dim = job.tm, job.tm.dimension
+    progress = _progress(show_progress)
+    written = _Written()
+    pending = 0  # rows the other processes embed, counted when this one reaches its next group
+    writer = None
+    id_type: Any = None
+    try:
+        batches = iter_text_batches(
+            job.path, batch_size=job.rows_per_group, skipped=job.skipped, **job.reader
+        )
+        for number, batch in enumerate(batches):
+            n = len(batch.texts)
+            start, written.total_rows = written.total_rows, written.total_rows + n
+            ids = batch.ids if batch.ids is not None else list(range(start, start + n))
+            if writer is None:
+                id_type = pa.array(ids).type
+                if pa.types.is_null(id_type):
+                    id_type = pa.string()
+                schema = pa.schema([("id", id_type), ("embedding", pa.list_(pa.float32(), dim))])
+                if metadata is not None:
+                    schema = schema.with_metadata({METADATA_KEY: json.dumps(metadata, ensure_ascii=False)})
+                writer = pq.ParquetWriter(str(target), schema)
+            if number % processes != rank:
+                pending += n
+                continue
+            vectors = tm.encode(
+                batch.texts, role=job.role, batch_size=job.batch_size, aggregate=job.aggregate
+            )
+            table = pa.Table.from_arrays(
+                [
+                    _id_array(ids, id_type, job.path, batch.lines),
+                    pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim),
+                ],
+                names=["id", "embedding"],
+            )
+            writer.write_table(table)
+            written.rows += n
+            written.groups += 1
+            progress(pending + n)
+            pending = 0
+        if pending:
+            progress(pending)
+    finally:
+        if writer is not None:
+            writer.close()
+        progress(None)
+    return written
+
+
+def _id_array(ids: list, id_type, path: Path, lines: list[int]):
+    import pyarrow as pa
+
+    try:
+        return pa.array(ids, type=id_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for value, line in zip(ids, lines, strict=False):
+            try:
+                pa.array([value], type=id_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                raise InputError(
+                    "id of another type than the earlier rows",
+                    path=path,
+                    line=line,
+                    column="id",
+                    value=value,
+                    expected=f"ids of one type ({id_type})",
+                ) from None
+        raise
+
+
+# --------------------------------------------------------------------------------- reading
+
+
+def embeddings_info(path: str | Path) -> dict[str, Any]:
+    """What :func:`embed_file` recorded: model, role, dimension, rows (and shards for a folder)."""
+    path = _existing(path)
+    if path.is_dir():
+        return _manifest(path)
+    parquet = _open(path)
+    raw = (parquet.schema_arrow.metadata or {}).get(METADATA_KEY)
+    info = json.loads(raw) if raw else {}
+    info.update(rows=parquet.metadata.num_rows, processes=1)
+    info.setdefault("dimension", _dimension(parquet, path))
+    return info
+
+
+def iter_embeddings(path: str | Path) -> Iterator[tuple[list[Any], np.ndarray]]:
+    """``(ids, vectors)`` one row group at a time, in the input's order, from a file or a shard folder.
+
+    Memory is one row group whatever the corpus size.
+    """
+    path = _existing(path)
+    if path.is_dir():
+        manifest = _manifest(path)
+        files = [_open(path / shard["file"]) for shard in manifest["shards"]]
+        for file, shard in zip(files, manifest["shards"], strict=True):
+            if file.metadata.num_row_groups != shard["row_groups"]:
+                raise InputError(
+                    f"{shard['file']} has {file.metadata.num_row_groups} row groups, the manifest says "
+                    f"{shard['row_groups']}",
+                    path=path,
+                    expected="the unchanged folder written by `textmetric embed`",
+                )
+        total = sum(shard["row_groups"] for shard in manifest["shards"])
+        for number in range(total):
+            yield _group(files[number % len(files)], number // len(files), path)
+        return
+    file = _open(path)
+    for number in range(file.metadata.num_row_groups):
+        yield _group(file, number, path)
+
+
+def read_embeddings(path: str | Path) -> tuple[list[Any], np.ndarray]:
+    """All ids and the ``(rows, dimension)`` float32 matrix of a file or shard folder, in input order."""
+    info = embeddings_info(path)
+    vectors = np.empty((int(info["rows"]), int(info["dimension"])), dtype=np.float32)
+    ids: list[Any] = []
+    for group_ids, group in iter_embeddings(path):
+        vectors[len(ids) : len(ids) + len(group_ids)] = group
+        ids += group_ids
+    if len(ids) != len(vectors):
+        raise InputError(
+            f"{len(ids)} rows, the manifest says {len(vectors)}",
+            path=path,
+            expected="the unchanged output of `textmetric embed`",
+        )
+    return ids, vectors
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("embeddings not found", path=path, expected="the --out of `textmetric embed`")
+    return path
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    file = folder / MANIFEST
+    if not file.is_file():
+        raise InputError(
+            f"no {MANIFEST}: not a folder written by `textmetric embed`",
+            path=folder,
+            expected="a Parquet file or a folder of shards with manifest.json",
+        )
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {MANIFEST}: {err}", path=folder) from None
+    if manifest.get("format") != FORMAT or not isinstance(manifest.get("shards"), list):
+        raise InputError(f"{MANIFEST} is not a textmetric embeddings manifest", path=folder)
+    if manifest.get("version", 0) > FORMAT_VERSION:
+        raise InputError(
+            f"written by a newer textmetric (format version {manifest['version']})",
+            path=folder,
+            expected=f"version {FORMAT_VERSION} or older; upgrade textmetric",
+        )
+    return manifest
+
+
+def _open(path: Path):
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise InputError("embeddings file not found", path=path, expected="the --out of `textmetric embed`")
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises several kinds for a corrupt file
+        raise InputError(f"cannot read Parquet: {err}", path=path, expected="a Parquet file") from None
+    names = parquet.schema_arrow.names
+    if "id" not in names or "embedding" not in names:
+        raise InputError(
+            f"columns {names}", path=path, expected="the columns id and embedding (`textmetric embed`)"
+        )
+    return parquet
+
+
+def _dimension(parquet, path: Path) -> int:
+    import pyarrow as pa
+
+    kind = parquet.schema_arrow.field("embedding").type
+    if not pa.types.is_fixed_size_list(kind):
+        raise InputError(
+            f"embedding column of type {kind}", path=path, expected="fixed-size lists of float32"
+        )
+    return int(kind.list_size)
+
+
+def _group(parquet, number: int, path: Path) -> tuple[list[Any], np.ndarray]:
+    table = parquet.read_row_group(number, columns=["id", "embedding"])
+    column = table.column("embedding").combine_chunks()
+    dim = _dimension(parquet, path)
+    vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return table.column("id").to_pylist(), vectors.reshape(-1, dim)
+
+
+__all__ = [
+    "EmbedFileResult",
+    "embed_file",
+    "embeddings_info",
+    "iter_embeddings",
+    "read_embeddings",
+    "shard_name",
+]
