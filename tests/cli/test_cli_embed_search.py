@@ -127,7 +127,8 @@ def test_index_then_search(model_dir, texts, tmp_path):
         "--json",
     )
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    # Results are stdout; stderr (transformers' weight-loading bar) is not part of them.
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 3 and lines[0]["id"] == "planted" and lines[0]["text"] == PLANTED
     table = run("search", model_dir, "--index", index_dir, texts[4], "--mode", "dense")
     assert table.exit_code == 0 and "d4" in table.output
