@@ -91,6 +91,10 @@ def search(
     from textmetric.api import TextMetric
     from textmetric.index import SimilarityIndex
 
+    if as_json:  # machine-readable: the JSON lines alone, no weight-loading bar beside them
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     index = SimilarityIndex.load(index_dir, model=TextMetric.load(model, device=device))
     results = index.search(list(queries), k=k, mode=mode)  # type: ignore[arg-type]
     for query, result in zip(queries, results, strict=True):  # type: ignore[arg-type]
