@@ -15,7 +15,7 @@ the input is group ``i // N`` of shard ``i % N``: reading the shards round-robin
 as with one process. Process 0 writes the manifest last; the folder is built under a temporary
 name and appears complete or not at all (with several machines it must be on a shared file system).
 
-Both layouts record where the vectors came from (model name and weight fingerprint, role,
+Both layouts record where the vectors came from (model name and fingerprint, role,
 aggregation): the manifest of a folder, the ``textmetric`` key of a single file's Parquet metadata.
 """
 

@@ -467,8 +467,8 @@ class SimilarityIndex:
 
     @staticmethod
     def _probe(model: TextMetric) -> dict[str, list[float]]:
-        """Embeddings of a fixed text by both towers: catches pooling or config changes the
-        weight fingerprint cannot see (same BERT, other pooling)."""
+        """Embeddings of a fixed text by both towers: a second check beside the fingerprint, for
+        what no saved file shows (text normalisation, chunking, a model edited in memory)."""
         return {role: model.encode(PROBE_TEXT, role=role).round(6).tolist() for role in ("query", "document")}
 
     @staticmethod

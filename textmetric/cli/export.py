@@ -75,4 +75,4 @@ def export(
         console.print(line)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
-    console.print(f"[green]exported to[/] {result.folder} (weights {result.fingerprint})")
+    console.print(f"[green]exported to[/] {result.folder} (fingerprint {result.fingerprint})")

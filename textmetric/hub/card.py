@@ -4,7 +4,7 @@ The card is what a colleague sees on the Hub before typing ``SentenceTransformer
 so it is built from records, never from guesses: ``textmetric.json`` (base model, structure,
 normalisation, loss, hyper-parameters, data summaries, metrics before / after training) and,
 when given, the ``metrics.json`` of ``textmetric evaluate --out`` (every system on every set,
-with the weights fingerprint that ties it to this model).
+with the model fingerprint that ties it to this model).
 
 The YAML front matter is built with ``huggingface_hub.ModelCardData`` / ``EvalResult``, so its
 ``model-index`` has the layout the Hub reads for its evaluation widget; the body follows the

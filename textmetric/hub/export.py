@@ -594,7 +594,7 @@ def export_model(
     notes: list[str] = []
     if evaluation is not None and not evaluation.model_fingerprint:
         notes.append(
-            f"{evaluation.path} records no weights fingerprint: make sure it was measured on this model"
+            f"{evaluation.path} records no model fingerprint: make sure it was measured on this model"
         )
 
     st_model = load_sentence_transformer(source)
