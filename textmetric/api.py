@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -298,6 +298,11 @@ class TextMetric:
         if route not in sub_modules:
             route = next(iter(sub_modules))
         return sub_modules[route][0]
+
+    def max_seq_length(self, role: Role = "document") -> int | None:
+        """Tokens the ``role`` tower reads per text (chunk); ``None`` for a model without a limit."""
+        length = getattr(self._transformer(role), "max_seq_length", None)
+        return int(length) if length else None
 
     def _count_tokens(self, role: Role, texts: Sequence[str]) -> list[int]:
         tokenizer = self._transformer(role).tokenizer
@@ -565,6 +570,7 @@ class TextMetric:
         aggregate: Aggregate | None = None,
         show_progress: bool = False,
         on_bad_row: str = "error",
+        chunks: bool = False,
     ) -> EmbedFileResult:
         """Embed a CSV / TSV / JSONL / Parquet file's ``text_column`` into Parquet, streaming.
 
@@ -579,6 +585,10 @@ class TextMetric:
         the row groups are shared out and ``out`` is a folder of Parquet shards with a
         ``manifest.json``. :func:`read_embeddings` / :func:`iter_embeddings` read either back in
         the input's order (see :mod:`textmetric.embedding`).
+
+        ``chunks=True`` writes one row per chunk (a ``chunk`` column numbers them within the
+        document; the id repeats) instead of one aggregated vector per row: what
+        :meth:`index_file` takes as ``embeddings=``.
         """
         from textmetric.embedding import embed_file
 
@@ -597,6 +607,7 @@ class TextMetric:
             aggregate=aggregate,
             show_progress=show_progress,
             on_bad_row=on_bad_row,
+            chunks=chunks,
         )
 
     def index_file(
@@ -611,6 +622,7 @@ class TextMetric:
         show_progress: bool = False,
         on_bad_row: str = "error",
         skipped: Any = None,
+        embeddings: str | Path | None = None,
         **options: Any,
     ) -> SimilarityIndex:
         """A :class:`~textmetric.index.SimilarityIndex` over a document file, read in batches.
@@ -618,41 +630,116 @@ class TextMetric:
         Ids come from ``id_column`` (default ``id`` when the file has one, else the row number).
         ``on_bad_row="skip"`` drops rows without a usable text or id; pass a ``collections.Counter``
         as ``skipped`` to learn how many of each kind.
+
+        ``embeddings``: the output of :meth:`embed_file` with ``chunks=True`` for the same file
+        (one process or shards of several), used instead of encoding here, so that the slow
+        part can run in parallel. The file still supplies the texts (BM25, results); its ids must
+        be those of the embeddings, in the same order, and the embeddings must come from this
+        model with these chunking settings (:func:`textmetric.embedding.check_embeddings`).
         """
         from textmetric.data.stream import iter_text_batches
         from textmetric.index import SimilarityIndex
 
         index = SimilarityIndex(self, **options)
         progress = _progress(show_progress)
-        rows = 0
+        batches = iter_text_batches(
+            path,
+            text_column=text_column,
+            id_column=id_column,
+            batch_size=rows_per_batch,
+            encoding=encoding,
+            file_format=file_format,
+            on_bad_row=on_bad_row,
+            skipped=skipped,
+        )
         try:
-            for batch in iter_text_batches(
-                path,
-                text_column=text_column,
-                id_column=id_column,
-                batch_size=rows_per_batch,
-                encoding=encoding,
-                file_format=file_format,
-                on_bad_row=on_bad_row,
-                skipped=skipped,
-            ):
-                ids = batch.ids if batch.ids is not None else list(range(rows, rows + len(batch.texts)))
-                duplicate = index.first_duplicate(ids)
-                if duplicate is not None:
-                    raise InputError(
-                        "duplicate id",
-                        path=path,
-                        line=batch.lines[duplicate],
-                        column=batch.id_column,
-                        value=ids[duplicate],
-                        expected="a unique id per document",
-                    )
-                index.add(batch.texts, ids=ids)
-                rows += len(batch.texts)
-                progress(len(batch.texts))
+            if embeddings is None:
+                rows = 0
+                for batch in batches:
+                    ids = batch.ids if batch.ids is not None else list(range(rows, rows + len(batch.texts)))
+                    _check_new_ids(index, ids, batch.lines, path, batch.id_column)
+                    index.add(batch.texts, ids=ids)
+                    rows += len(batch.texts)
+                    progress(len(batch.texts))
+            else:
+                _add_embedded(index, batches, path, embeddings, progress)
         finally:
             progress(None)
         return index
+
+
+def _check_new_ids(
+    index: SimilarityIndex, ids: list[Any], lines: list[int], path: str | Path, column: str | None
+) -> None:
+    """Refuse an id already in ``index`` or repeated, at its line of the documents file."""
+    duplicate = index.first_duplicate(ids)
+    if duplicate is not None:
+        raise InputError(
+            "duplicate id",
+            path=path,
+            line=lines[duplicate],
+            column=column,
+            value=ids[duplicate],
+            expected="a unique id per document",
+        )
+
+
+def _add_embedded(
+    index: SimilarityIndex,
+    batches: Iterator[Any],
+    path: str | Path,
+    embeddings: str | Path,
+    progress: Callable[[int | None], None],
+) -> None:
+    """Add the chunk vectors of ``embeddings`` to ``index`` with the texts of the document batches,
+    checking that both list the same ids in the same order (both streamed: memory stays flat)."""
+    import itertools
+
+    from textmetric.embedding import check_embeddings, iter_chunk_embeddings
+
+    check_embeddings(embeddings, index.model, chunks=True)
+
+    def documents() -> Iterator[tuple[Any, str, int, str | None]]:
+        rows = 0
+        for batch in batches:
+            ids = batch.ids if batch.ids is not None else list(range(rows, rows + len(batch.texts)))
+            rows += len(batch.texts)
+            yield from zip(ids, batch.texts, batch.lines, itertools.repeat(batch.id_column))
+
+    docs = documents()
+    same = "the ids of the embedded file, in its order (embed DOCS with the same --id-column, --on-bad-row)"
+    for doc_ids, owner, vectors in iter_chunk_embeddings(embeddings):
+        rows = list(itertools.islice(docs, len(doc_ids)))
+        for (doc_id, _, line, column), expected in zip(rows, doc_ids, strict=False):
+            if doc_id != expected:
+                raise InputError(
+                    f"documents and embeddings differ: {embeddings} has id {expected!r} here",
+                    path=path,
+                    line=line,
+                    column=column,
+                    value=doc_id,
+                    expected=same,
+                )
+        if len(rows) < len(doc_ids):
+            raise InputError(
+                "embeddings of a document not in the documents file",
+                path=embeddings,
+                value=doc_ids[len(rows)],
+                expected=same,
+            )
+        _check_new_ids(index, doc_ids, [line for _, _, line, _ in rows], path, rows[0][3])
+        index.add_embeddings(vectors, doc_ids, texts=[text for _, text, _, _ in rows], owner=owner)
+        progress(len(rows))
+    extra = next(docs, None)
+    if extra is not None:
+        raise InputError(
+            f"document without embeddings in {embeddings}",
+            path=path,
+            line=extra[2],
+            column=extra[3],
+            value=extra[0],
+            expected=same,
+        )
 
 
 @contextlib.contextmanager

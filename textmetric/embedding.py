@@ -16,7 +16,16 @@ as with one process. Process 0 writes the manifest last; the folder is built und
 name and appears complete or not at all (with several machines it must be on a shared file system).
 
 Both layouts record where the vectors came from (model name and fingerprint, role,
-aggregation): the manifest of a folder, the ``textmetric`` key of a single file's Parquet metadata.
+aggregation, chunking): the manifest of a folder, the ``textmetric`` key of a single file's Parquet
+metadata. :func:`check_embeddings` compares that record with a model before the vectors are used
+in its place (an index, dense mining): vectors of another model or other settings would give
+wrong scores without any error.
+
+**Chunks** (``chunks=True``, ``textmetric embed --chunks``): one row per chunk instead of one per
+document, with a ``chunk`` column (0, 1, ... within the document; the ``id`` repeats), which is
+what a search index stores (it scores a document by its best chunk). The chunks of a document
+are never split across row groups; :func:`iter_chunk_embeddings` reads them back per row group as
+``SimilarityIndex.add_embeddings`` takes them.
 """
 
 from __future__ import annotations
@@ -24,14 +33,14 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from textmetric.errors import ConfigError, InputError
+from textmetric.errors import ConfigError, InputError, ModelLoadError
 
 if TYPE_CHECKING:
     from textmetric.api import Aggregate, Role, TextMetric
@@ -53,6 +62,9 @@ class EmbedFileResult:
     """Rows dropped with ``on_bad_row="skip"``, by kind (empty text, json, field-count...)."""
     processes: int = 1
     """1: ``path`` is one Parquet file; more: a folder of that many shards and ``manifest.json``."""
+    documents: int = 0
+    """Input rows embedded: ``rows`` unless ``chunks``, where each row is a chunk."""
+    chunks: bool = False
 
 
 def shard_name(rank: int, processes: int) -> str:
@@ -78,6 +90,7 @@ def embed_file(
     aggregate: Aggregate | None = None,
     show_progress: bool = False,
     on_bad_row: str = "error",
+    chunks: bool = False,
 ) -> EmbedFileResult:
     """The implementation of :meth:`TextMetric.embed_file` (see there and the module docstring)."""
     from textmetric.training import distributed
@@ -99,6 +112,7 @@ def embed_file(
         aggregate=aggregate,
         batch_size=batch_size,
         rows_per_group=rows_per_group,
+        chunks=chunks,
     )
     out = Path(out)
     with distributed.process_group(cpu=True):  # control messages only: gloo, also beside GPUs
@@ -116,6 +130,7 @@ class _Job:
     aggregate: Aggregate | None
     batch_size: int | None
     rows_per_group: int
+    chunks: bool = False
     skipped: Counter = field(default_factory=Counter)
 
     def provenance(self) -> dict[str, Any]:
@@ -127,6 +142,9 @@ class _Job:
             "role": self.role,
             "aggregate": self.aggregate or tm.aggregate,
             "chunking": tm.chunking,
+            "overlap": tm.overlap,
+            "max_seq_length": tm.max_seq_length(self.role),
+            "chunks": self.chunks,
             "normalized": tm.normalized,
             "dimension": tm.dimension,
             "source": {"path": str(self.path), **{k: v for k, v in self.reader.items() if v is not None}},
@@ -137,6 +155,7 @@ class _Job:
 class _Written:
     rows: int = 0
     groups: int = 0
+    documents: int = 0
     total_rows: int = 0
     """Rows of the whole input (every process reads all of it)."""
 
@@ -148,7 +167,9 @@ def _embed_single(job: _Job, out: Path, *, overwrite: bool, show_progress: bool)
     metadata = job.provenance()
     with atomic_path(out, overwrite=overwrite) as tmp:
         written = _write_groups(job, tmp, rank=0, processes=1, metadata=metadata, show_progress=show_progress)
-    return EmbedFileResult(out, written.rows, job.tm.dimension, dict(job.skipped))
+    return EmbedFileResult(
+        out, written.rows, job.tm.dimension, dict(job.skipped), documents=written.documents, chunks=job.chunks
+    )
 
 
 def _embed_sharded(job: _Job, out: Path, *, overwrite: bool, show_progress: bool) -> EmbedFileResult:
@@ -177,18 +198,19 @@ def _embed_sharded(job: _Job, out: Path, *, overwrite: bool, show_progress: bool
                 metadata=None,
                 show_progress=show_progress and main,
             )
-        shards = gather_objects((written.rows, written.groups))
+        shards: list[_Written] = gather_objects(written)
         with Agreement("writing the manifest"):
             if main:
                 manifest = job.provenance()
                 manifest.update(
-                    rows=sum(rows for rows, _ in shards),
+                    rows=sum(shard.rows for shard in shards),
+                    documents=sum(shard.documents for shard in shards),
                     processes=processes,
                     rows_per_group=job.rows_per_group,
                     skipped=dict(job.skipped),
                     shards=[
-                        {"file": shard_name(r, processes), "rows": rows, "row_groups": groups}
-                        for r, (rows, groups) in enumerate(shards)
+                        {"file": shard_name(r, processes), "rows": shard.rows, "row_groups": shard.groups}
+                        for r, shard in enumerate(shards)
                     ],
                     order="row group i of the input is row group i // processes of shard i % processes",
                 )
@@ -196,7 +218,13 @@ def _embed_sharded(job: _Job, out: Path, *, overwrite: bool, show_progress: bool
         # Leaving the stack renames the folder into place (process 0); the outer Agreement
         # returns on every process only once it is there.
     return EmbedFileResult(
-        out, sum(rows for rows, _ in shards), job.tm.dimension, dict(job.skipped), processes=processes
+        out,
+        sum(shard.rows for shard in shards),
+        job.tm.dimension,
+        dict(job.skipped),
+        processes=processes,
+        documents=sum(shard.documents for shard in shards),
+        chunks=job.chunks,
     )
 
 
@@ -238,25 +266,33 @@ def _write_groups(
                 id_type = pa.array(ids).type
                 if pa.types.is_null(id_type):
                     id_type = pa.string()
-                schema = pa.schema([("id", id_type), ("embedding", pa.list_(pa.float32(), dim))])
+                schema = pa.schema(
+                    [("id", id_type)]
+                    + ([("chunk", pa.int32())] if job.chunks else [])
+                    + [("embedding", pa.list_(pa.float32(), dim))]
+                )
                 if metadata is not None:
                     schema = schema.with_metadata({METADATA_KEY: json.dumps(metadata, ensure_ascii=False)})
                 writer = pq.ParquetWriter(str(target), schema)
             if number % processes != rank:
                 pending += n
                 continue
-            vectors = tm.encode(
-                batch.texts, role=job.role, batch_size=job.batch_size, aggregate=job.aggregate
-            )
-            table = pa.Table.from_arrays(
-                [
-                    _id_array(ids, id_type, job.path, batch.lines),
-                    pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim),
-                ],
-                names=["id", "embedding"],
-            )
-            writer.write_table(table)
-            written.rows += n
+            columns = {"id": _id_array(ids, id_type, job.path, batch.lines)}
+            if job.chunks:
+                pieces = tm.encode_chunks(batch.texts, role=job.role, batch_size=job.batch_size)
+                vectors = pieces.vectors
+                first = np.cumsum(pieces.counts) - pieces.counts  # row of each document's chunk 0
+                columns["id"] = columns["id"].take(pa.array(pieces.owner))
+                columns["chunk"] = pa.array(np.arange(len(vectors)) - first[pieces.owner], pa.int32())
+            else:
+                vectors = tm.encode(
+                    batch.texts, role=job.role, batch_size=job.batch_size, aggregate=job.aggregate
+                )
+            columns["embedding"] = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)
+            # One row group per input group, however many chunks: the round-robin order relies on it.
+            writer.write_table(pa.table(columns), row_group_size=max(1, len(vectors)))
+            written.rows += len(vectors)
+            written.documents += n
             written.groups += 1
             progress(pending + n)
             pending = 0
@@ -309,8 +345,45 @@ def embeddings_info(path: str | Path) -> dict[str, Any]:
 def iter_embeddings(path: str | Path) -> Iterator[tuple[list[Any], np.ndarray]]:
     """``(ids, vectors)`` one row group at a time, in the input's order, from a file or a shard folder.
 
-    Memory is one row group whatever the corpus size.
+    Memory is one row group whatever the corpus size. With ``--chunks`` output an id repeats once
+    per chunk (:func:`iter_chunk_embeddings` groups them by document).
     """
+    for table, dimension in _tables(path, ["id", "embedding"]):
+        yield table.column("id").to_pylist(), _vectors(table, dimension)
+
+
+def iter_chunk_embeddings(path: str | Path) -> Iterator[tuple[list[Any], np.ndarray, np.ndarray]]:
+    """``(document ids, owner, chunk vectors)`` per row group of ``textmetric embed --chunks`` output.
+
+    ``owner[i]`` is the position in ``document ids`` of chunk row ``i``: the arguments of
+    :meth:`~textmetric.index.SimilarityIndex.add_embeddings`, a row group at a time.
+    """
+    if not embeddings_info(path).get("chunks"):
+        raise InputError(
+            "one vector per document, not per chunk",
+            path=path,
+            expected="the output of `textmetric embed --chunks`",
+        )
+    for table, dimension in _tables(path, ["id", "chunk", "embedding"]):
+        ids = table.column("id").to_pylist()
+        chunk = table.column("chunk").to_numpy().astype(np.int64)
+        starts = np.flatnonzero(chunk == 0)
+        owner = np.cumsum(chunk == 0) - 1
+        consecutive = len(chunk) == 0 or (
+            chunk[0] == 0 and bool((chunk == np.arange(len(chunk)) - starts[owner]).all())
+        )
+        if not consecutive or any(ids[row] != ids[starts[owner[row]]] for row in range(len(ids))):
+            raise InputError(
+                "chunk rows out of order",
+                path=path,
+                expected="chunks 0, 1, ... of each document in a row, as `textmetric embed --chunks` writes",
+            )
+        yield [ids[row] for row in starts], owner, _vectors(table, dimension)
+
+
+def _tables(path: str | Path, columns: list[str]) -> Iterator[tuple[Any, int]]:
+    """``(pyarrow table, dimension)`` per row group, in the input's order (the round-robin of the
+    module docstring for a folder)."""
     path = _existing(path)
     if path.is_dir():
         manifest = _manifest(path)
@@ -324,12 +397,16 @@ def iter_embeddings(path: str | Path) -> Iterator[tuple[list[Any], np.ndarray]]:
                     expected="the unchanged folder written by `textmetric embed`",
                 )
         total = sum(shard["row_groups"] for shard in manifest["shards"])
-        for number in range(total):
-            yield _group(files[number % len(files)], number // len(files), path)
-        return
-    file = _open(path)
-    for number in range(file.metadata.num_row_groups):
-        yield _group(file, number, path)
+        groups = [(files[number % len(files)], number // len(files)) for number in range(total)]
+    else:
+        file = _open(path)
+        groups = [(file, number) for number in range(file.metadata.num_row_groups)]
+    for file, number in groups:
+        if not set(columns) <= set(file.schema_arrow.names):
+            raise InputError(
+                f"columns {file.schema_arrow.names}", path=path, expected=f"the columns {', '.join(columns)}"
+            )
+        yield file.read_row_group(number, columns=columns), _dimension(file, path)
 
 
 def read_embeddings(path: str | Path) -> tuple[list[Any], np.ndarray]:
@@ -407,19 +484,100 @@ def _dimension(parquet, path: Path) -> int:
     return int(kind.list_size)
 
 
-def _group(parquet, number: int, path: Path) -> tuple[list[Any], np.ndarray]:
-    table = parquet.read_row_group(number, columns=["id", "embedding"])
+def _vectors(table, dimension: int) -> np.ndarray:
     column = table.column("embedding").combine_chunks()
-    dim = _dimension(parquet, path)
     vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return table.column("id").to_pylist(), vectors.reshape(-1, dim)
+    return vectors.reshape(-1, dimension)
+
+
+# --------------------------------------------------------------------------------- using
+
+
+def check_embeddings(path: str | Path, tm: TextMetric, *, chunks: bool) -> dict[str, Any]:
+    """The record of ``path`` (:func:`embeddings_info`) once it is known to be what ``tm`` itself
+    would compute for documents: vectors from another model or other settings would give wrong
+    scores silently, so they are refused here with what to re-run."""
+    info = embeddings_info(path)
+    model = info.get("model") or {}
+    if model.get("fingerprint") != tm.fingerprint:
+        raise ModelLoadError(
+            f"{path} was embedded with model '{model.get('name')}' (fingerprint {model.get('fingerprint')}), "
+            f"but the given model '{tm.name}' has fingerprint {tm.fingerprint}; embed again with this "
+            "model (`textmetric embed MODEL DOCS --out ...`) or give the model that wrote them"
+        )
+    wanted: dict[str, tuple[Any, Any, str]] = {  # setting: (recorded, needed, how to get it)
+        "chunks": (bool(info.get("chunks")), chunks, "--chunks" if chunks else "embed without --chunks"),
+        "role": (info.get("role"), "document", "--role document"),
+        "nfkc": (model.get("nfkc"), tm.nfkc, "the same --nfkc/--no-nfkc"),
+        "chunking": (info.get("chunking"), tm.chunking, "the same --chunking/--no-chunking"),
+        # Not part of the fingerprint (the tokenizer's configuration), yet it decides the chunks.
+        "max_seq_length": (
+            info.get("max_seq_length"),
+            tm.max_seq_length("document"),
+            "the same model folder",
+        ),
+    }
+    if tm.chunking:
+        wanted["overlap"] = (info.get("overlap"), tm.overlap, "the same --overlap")
+    if not chunks:
+        wanted["aggregate"] = (info.get("aggregate"), tm.aggregate, "the same --aggregate")
+    for setting, (recorded, needed, how) in wanted.items():
+        if recorded != needed:
+            raise InputError(
+                f"embeddings written with {setting}={recorded}, the model here uses {setting}={needed}",
+                path=path,
+                expected=f"`textmetric embed` output with {setting}={needed} ({how})",
+            )
+    return info
+
+
+def read_document_vectors(
+    path: str | Path, tm: TextMetric, ids: Sequence[Any], *, key: Callable[[Any], Any] = str
+) -> np.ndarray:
+    """The ``(len(ids), dimension)`` vectors of ``textmetric embed`` output (without ``--chunks``),
+    row ``i`` for ``ids[i]``, after :func:`check_embeddings`.
+
+    The caller may have read the documents in another order or dropped some, so rows are matched
+    by ``key(id)`` (the caller's id rule, e.g. ``7.0`` = ``7``), and an id missing on either side
+    is an error that names it.
+    """
+    check_embeddings(path, tm, chunks=False)
+    position = {key(value): number for number, value in enumerate(ids)}
+    vectors = np.empty((len(ids), tm.dimension), dtype=np.float32)
+    found = np.zeros(len(ids), dtype=bool)
+    for group_ids, group in iter_embeddings(path):
+        rows = []
+        for value in group_ids:
+            row = position.get(key(value))
+            if row is None or found[row]:
+                raise InputError(
+                    "id not among the documents" if row is None else "id embedded twice",
+                    path=path,
+                    column="id",
+                    value=value,
+                    expected="one vector per document id (`textmetric embed` of the same documents)",
+                )
+            found[row] = True
+            rows.append(row)
+        vectors[rows] = group
+    if not found.all():
+        raise InputError(
+            "document without embeddings",
+            path=path,
+            value=ids[int(np.argmax(~found))],
+            expected="one vector per document id (`textmetric embed` of the same documents)",
+        )
+    return vectors
 
 
 __all__ = [
     "EmbedFileResult",
+    "check_embeddings",
     "embed_file",
     "embeddings_info",
+    "iter_chunk_embeddings",
     "iter_embeddings",
+    "read_document_vectors",
     "read_embeddings",
     "shard_name",
 ]

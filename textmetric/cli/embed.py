@@ -25,6 +25,16 @@ def embed(
     ),
     role: str = typer.Option("document", help="document or query: the tower of a dssm model."),
     aggregate: str = typer.Option(None, help="Long texts: mean (default), max or first chunk."),
+    chunks: bool = typer.Option(
+        False,
+        "--chunks",
+        help="One row per chunk of long texts (columns id, chunk, embedding) instead of one per text: "
+        "for `textmetric index --embeddings`.",
+    ),
+    chunking: bool = typer.Option(
+        True, "--chunking/--no-chunking", help="Chunk long texts (else the model truncates them)."
+    ),
+    overlap: int = typer.Option(1, help="Sentences shared by neighbouring chunks of long texts."),
     batch_size: int = typer.Option(32, "--batch-size", help="Texts per model batch."),
     rows_per_group: int = typer.Option(
         4096, "--rows-per-group", help="Rows read, embedded and written at a time (one Parquet row group)."
@@ -53,6 +63,8 @@ def embed(
     One process writes one Parquet file. Several (--nproc N, or torchrun / accelerate launch
     running this command) share the row groups out and write a folder of shards plus
     manifest.json; textmetric.api.read_embeddings reads either back in the input's order.
+    With --chunks the rows are the chunks of long texts, which `textmetric index --embeddings`
+    builds a search index from without encoding again.
 
     Example: textmetric embed runs/faq docs.csv --out vectors.parquet --text-column body
     """
@@ -72,6 +84,7 @@ def embed(
             "--format": file_format,
             "--on-bad-row": on_bad_row,
             "--device": device,
+            "--overlap": overlap,
         }
         command = ["embed", model, str(file)]
         for name, value in options.items():
@@ -81,13 +94,22 @@ def embed(
             command.append("--nfkc" if nfkc else "--no-nfkc")
         if overwrite:
             command.append("--overwrite")
+        if chunks:
+            command.append("--chunks")
+        if not chunking:
+            command.append("--no-chunking")
         raise typer.Exit(distributed.launch_command(command, nproc, verbosity=distributed.verbosity_flags()))
     if not distributed.is_main_process():  # under torchrun: process 0 alone prints
         console.quiet = True
     with distributed.process_group(cpu=True):
         with distributed.Agreement("loading the model"):  # one clear error, not a peer left waiting
             tm = TextMetric.load(
-                model, device=distributed.rank_device(device), nfkc=nfkc, batch_size=batch_size
+                model,
+                device=distributed.rank_device(device),
+                nfkc=nfkc,
+                batch_size=batch_size,
+                chunking=chunking,
+                overlap=overlap,
             )
         result = tm.embed_file(
             file,
@@ -102,10 +124,13 @@ def embed(
             overwrite=overwrite,
             show_progress=True,
             on_bad_row=on_bad_row,
+            chunks=chunks,
         )
     if result.skipped:
         console.print(f"[yellow]skipped {sum(result.skipped.values())} bad rows:[/] {result.skipped}")
     console.print(
-        f"[green]{result.rows} embeddings[/] ({result.dimension} dimensions) written to {result.path}"
+        f"[green]{result.rows} embeddings[/] ({result.dimension} dimensions"
+        + (f"; chunks of {result.documents} texts" if result.chunks else "")
+        + f") written to {result.path}"
         + (f" ({result.processes} shards)" if result.processes > 1 else "")
     )

@@ -52,6 +52,12 @@ def mine(
         help="Parts of speech BM25 drops: default (particles, auxiliaries, symbols), none, or a list.",
     ),
     dense_index: str = typer.Option("auto", help="Dense search: auto, exact, ivf or hnsw (faiss)."),
+    doc_embeddings: Path = typer.Option(
+        None,
+        "--doc-embeddings",
+        help="Dense: the documents' vectors from `textmetric embed MODEL DOCS` (one per document, a "
+        "file or a folder of shards from --nproc N), used instead of encoding them; anchors are encoded.",
+    ),
     negative_pool: str = typer.Option(
         "all", help="Negatives from all documents, or only from 'positives' (e.g. job postings, not résumés)."
     ),
@@ -89,6 +95,7 @@ def mine(
         stop_pos=stop_pos,  # type: ignore[arg-type]
         dense_index=dense_index,
         negative_pool=negative_pool,
+        doc_embeddings=str(doc_embeddings) if doc_embeddings is not None else None,
         batch_size=batch_size,
         seed=seed,
         same_label_per_doc=same_label_per_doc,

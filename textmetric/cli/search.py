@@ -40,8 +40,17 @@ def index_command(
         "error", "--on-bad-row", help="error, or skip: drop rows without a usable text / id and count them."
     ),
     device: str = typer.Option(None, help="cpu, cuda, ... [default: best available]."),
+    embeddings: Path = typer.Option(
+        None,
+        "--embeddings",
+        help="Chunk vectors of DOCS from `textmetric embed MODEL DOCS --chunks` (a file or a folder of "
+        "shards): used instead of encoding DOCS here.",
+    ),
 ) -> None:
     """Embed DOCS with MODEL and save a search index to --out.
+
+    With --embeddings the vectors come from `textmetric embed --chunks` (e.g. --nproc N in
+    parallel) of the same DOCS with the same model and chunking options; DOCS gives the texts.
 
     Example: textmetric index runs/faq answers.jsonl --out indexes/faq --hybrid
     """
@@ -64,6 +73,7 @@ def index_command(
         store_text=store_text,
         on_bad_row=on_bad_row,
         skipped=(skipped := Counter()),
+        embeddings=embeddings,
     )
     if skipped:
         console.print(f"[yellow]skipped {sum(skipped.values())} bad rows:[/] {dict(skipped)}")

@@ -49,6 +49,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,8 @@ class NegativeSettings:
     stop_pos: tuple[str, ...] | None = STOP_POS
     dense_index: str = "auto"
     pool: str = "all"
+    doc_embeddings: str | Path | None = None
+    """``textmetric embed`` output (one vector per document) used instead of encoding the documents."""
     batch_size: int = 64
     pair_batch: int = 65536
     max_block_elements: int = 1 << 24
@@ -479,7 +482,13 @@ def dense_candidates(
     needed = np.unique(np.concatenate(parts))
     row_of = np.full(len(docs), -1, dtype=np.int64)
     row_of[needed] = np.arange(len(needed))
-    doc_emb = tm.encode([docs.texts[i] for i in needed], role="document", **encode)
+    if settings.doc_embeddings is not None:  # computed beforehand, e.g. by several processes
+        from textmetric.embedding import read_document_vectors
+        from textmetric.mining.documents import id_key
+
+        doc_emb = read_document_vectors(settings.doc_embeddings, tm, docs.ids, key=id_key)[needed]
+    else:
+        doc_emb = tm.encode([docs.texts[i] for i in needed], role="document", **encode)
     reuse = anchors.doc >= 0 if siamese else np.zeros(len(anchors.doc), dtype=bool)
     anchor_emb = np.empty((len(anchors.texts), doc_emb.shape[1]), dtype=np.float32)
     anchor_emb[reuse] = doc_emb[row_of[anchors.doc[reuse]]]
@@ -539,6 +548,8 @@ def dense_candidates(
         cand_scores = np.pad(cand_scores, ((0, 0), (0, pad)), constant_values=-np.inf)
     seconds["dense_search"] = time.perf_counter() - started
     info = {"dense_index_used": kind, "similarity": similarity, "model": tm.name}
+    if settings.doc_embeddings is not None:
+        info["doc_embeddings"] = str(settings.doc_embeddings)
     return cand, cand_scores, positive, _Dense(similarity, doc_emb, anchor_emb, row_of, info)
 
 
@@ -566,6 +577,8 @@ def mine_negatives(
         raise ConfigError("no negative miner given")
     if "dense" in settings.miners and model is None:
         raise ConfigError("dense negatives need a model (--model FOLDER or a SentenceTransformer)")
+    if settings.doc_embeddings is not None and "dense" not in settings.miners:
+        raise ConfigError("document embeddings are for the dense miner: add dense to --negatives")
     seconds: dict[str, float] = {}
     exclusions = Exclusions(docs, links, settings.exclude)
     anchors = _unique_anchors(pairs)

@@ -65,6 +65,7 @@ class MiningConfig:
     stop_pos: list[str] | None = field(default_factory=lambda: list(STOP_POS))
     dense_index: str = "auto"
     negative_pool: str = "all"
+    doc_embeddings: str | None = None
     batch_size: int = 64
     seed: int = 42
     same_label_per_doc: int = 1
@@ -152,6 +153,7 @@ class MiningConfig:
             stop_pos=tuple(self.stop_pos) if self.stop_pos else None,
             dense_index=self.dense_index,
             pool=self.negative_pool,
+            doc_embeddings=self.doc_embeddings,
             batch_size=self.batch_size,
             seed=self.seed,
             show_progress=self.show_progress,
