@@ -523,8 +523,13 @@ def check_embeddings(path: str | Path, tm: TextMetric, *, chunks: bool) -> dict[
         wanted["aggregate"] = (info.get("aggregate"), tm.aggregate, "the same --aggregate")
     for setting, (recorded, needed, how) in wanted.items():
         if recorded != needed:
+            written = (
+                f"{setting}={recorded}"
+                if recorded is not None
+                else f"no {setting} recorded (older textmetric)"
+            )
             raise InputError(
-                f"embeddings written with {setting}={recorded}, the model here uses {setting}={needed}",
+                f"embeddings written with {written}, the model here uses {setting}={needed}",
                 path=path,
                 expected=f"`textmetric embed` output with {setting}={needed} ({how})",
             )
