@@ -41,8 +41,9 @@ Usage::
     python scripts/bench_quality.py --prepare-only --work runs/recipe   # files for the CLI recipe
 
 Each row reports wall-clock seconds and CPU seconds (``cpu_seconds``, all threads of this
-process): on a machine shared with other jobs, CPU seconds / 2 is what a dedicated 2-core machine
-would need at full use of both cores.
+process): on a machine shared with other jobs the CPU time is what a dedicated machine would
+spend; with ``OMP_NUM_THREADS=1`` (one core, the most CPU-efficient on 2 shared cores) it is the
+wall time a dedicated core would need.
 """
 
 from __future__ import annotations
@@ -453,7 +454,7 @@ def _f(value: Any) -> str:
 def table(rows: list[dict[str, Any]], lexical: dict[str, float]) -> str:
     lines = [
         "| system | seed | JSTS valid Spearman | JSQuAD nDCG@10 dense | hybrid (RRF) | best fusion "
-        "(chosen on valid) | wall min | CPU min / 2 |",
+        "(chosen on valid) | wall min | CPU min |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for system, label in (("tfidf", "TF-IDF"), ("bm25", "BM25")):
@@ -467,7 +468,7 @@ def table(rows: list[dict[str, Any]], lexical: dict[str, float]) -> str:
             f"| {r['variant']} | {r['seed']} | {_f(r['model:jsts_spearman'])} | "
             f"{_f(r['model:jsquad_ndcg@10'])} | {_f(r.get('hybrid:jsquad_ndcg@10'))} | "
             f"{_f(r.get('best_fusion:jsquad_ndcg@10'))} ({r.get('best_fusion_setting', '-')}) | "
-            f"{r['total_seconds'] / 60:.1f} | {cpu / 120:.1f} |"
+            f"{r['total_seconds'] / 60:.1f} | {cpu / 60:.1f} |"
             if cpu is not None
             else f"| {r['variant']} | {r['seed']} | {_f(r['model:jsts_spearman'])} | "
             f"{_f(r['model:jsquad_ndcg@10'])} | {_f(r.get('hybrid:jsquad_ndcg@10'))} | "
