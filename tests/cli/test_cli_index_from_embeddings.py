@@ -126,10 +126,10 @@ def test_embeddings_must_fit_the_model_and_the_documents(model_dir, docs, shards
     result = run("index", model_dir, docs, "--out", tmp_path / "a", "--embeddings", shards, "--overlap", "0")
     assert result.exit_code == 2 and "overlap=1" in said(result) and "--overlap" in said(result)
 
-    # The same weights with a longer max_seq_length (which the fingerprint does not cover): other chunks.
+    # The same weights with a longer max_seq_length: other chunks, and another fingerprint.
     longer_window = tmp_path / "window"
     tiny_model.save(str(longer_window))
-    with pytest.raises(InputError, match="max_seq_length=48, the model here uses max_seq_length=64"):
+    with pytest.raises(ModelLoadError, match="fingerprint"):
         TextMetric.load(longer_window).index_file(docs, embeddings=shards)
 
     # Another model (other weights: another fingerprint).

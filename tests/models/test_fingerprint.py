@@ -62,3 +62,13 @@ def test_dssm_tower_configuration_is_covered(saved, tmp_path):
     pooling = dssm / "query_1_Pooling" / "config.json"
     pooling.write_text(json.dumps({**json.loads(pooling.read_text("utf-8")), "pooling_mode": "cls"}), "utf-8")
     assert model_fingerprint(dssm) != before
+
+
+def test_max_seq_length_changes_the_fingerprint(saved, tmp_path):
+    """Same weights, longer window: other truncation and chunking, so another identity."""
+    from sentence_transformers import SentenceTransformer
+
+    longer = SentenceTransformer(str(saved["mean"]), device="cpu")
+    longer.max_seq_length = 64
+    longer.save(str(tmp_path / "longer"))
+    assert model_fingerprint(tmp_path / "longer") != model_fingerprint(saved["mean"])

@@ -1,7 +1,7 @@
 """Evaluation results: terminal table, ``metrics.json``, ``report.md`` and plots, written atomically.
 
-A report must say exactly what was measured: the model (and its fingerprint: weights and module configuration), the data
-(SHA-256 of every file read), the package versions and the time. ``--out DIR`` writes
+A report must say exactly what was measured: the model (and its fingerprint: weights and module
+configuration), the data (SHA-256 of every file read), the package versions and the time. ``--out DIR`` writes
 
 * ``metrics.json``: all of that plus every metric of every system on every set;
 * ``report.md``: the same as Markdown tables, with the plots;

@@ -114,8 +114,9 @@ def model_fingerprint(folder: str | Path) -> str:
     BERT with CLS instead of mean pooling, or without the Normalize module, gives other vectors.
     So ``modules.json`` and each module's configuration are hashed too, as parsed JSON without the
     keys a re-save rewrites (library versions, ``_name_or_path``, ``dtype``), so that saving a
-    model again (another folder, another transformers version) keeps its fingerprint. Model cards,
-    ``textmetric.json``, tokenizer and prompt files are not part of it.
+    model again (another folder, another transformers version) keeps its fingerprint. Of the
+    tokenizer only ``model_max_length`` (the saved ``max_seq_length``) counts; model cards,
+    ``textmetric.json`` and prompt files are not part of it.
     """
     folder = Path(folder)
     digest = hashlib.sha256()
@@ -136,4 +137,9 @@ def model_fingerprint(folder: str | Path) -> str:
             digest.update(path.read_bytes())
         else:
             digest.update(json.dumps(_canonical(config), sort_keys=True, ensure_ascii=False).encode())
+    # sentence-transformers keeps max_seq_length in the tokenizer config: it decides truncation.
+    for path in sorted(folder.rglob("tokenizer_config.json")):
+        config = _read_json(path)
+        if isinstance(config, dict) and "model_max_length" in config:
+            digest.update(f"{path.relative_to(folder)}:{config['model_max_length']}".encode())
     return digest.hexdigest()[:16]
