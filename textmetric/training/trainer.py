@@ -493,9 +493,11 @@ def best_metric_names(evaluators, similarity: str = "cosine") -> list[str]:
     """The metric names ``--best-metric`` accepts for these evaluators (a textmetric model's
     similarity is cosine): ``{set}_spearman_cosine`` for an STS file, ``{set}_cosine_ndcg@10`` etc.
     for a retrieval set, where ``{set}`` is the file's stem."""
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
     names: list[str] = []
     for evaluator in evaluators:
-        if hasattr(evaluator, "ndcg_at_k"):
+        if isinstance(evaluator, InformationRetrievalEvaluator):
             measures = [f"ndcg@{k}" for k in evaluator.ndcg_at_k] + [f"mrr@{k}" for k in evaluator.mrr_at_k]
             measures += [f"map@{k}" for k in evaluator.map_at_k]
             measures += [f"recall@{k}" for k in evaluator.precision_recall_at_k]
