@@ -8,47 +8,53 @@ One run measures, on the same machine:
 
   1. a tiny-ja (MeCab + WordPiece, 4 layers x 256) built from the training texts, random weights;
   2. multi-task training with :func:`textmetric.training.train`: CoSENT on the graded JSTS train
-     pairs, MNRL (in-batch negatives, no duplicates) on positive pairs (JSTS train pairs scored
-     >= 4 and JNLI entailment pairs), and MNRL on self-supervised retrieval pairs built from the
-     JSQuAD paragraphs (one sentence of a paragraph -> ``title [SEP]`` + that sentence and its
-     neighbours; the questions are never used), 4 epochs, lr 3e-4, batch 32, max_seq_length 64;
+     pairs; MNRL (in-batch negatives, no duplicates) on positive pairs: JSTS train pairs scored
+     >= 4, **same-image caption pairs** (two JSTS train captions of one YJ Captions image, not
+     scored below 3 by the JSTS raters: :func:`same_image_pairs`) and JNLI entailment pairs; and
+     MNRL on self-supervised retrieval pairs from the JSQuAD paragraphs: **cloze questions**
+     (a sentence with one noun phrase replaced by 何, ``textmetric mine --positives cloze``) ->
+     ``title [SEP]`` + the sentence and its neighbours; the questions are never used. 4 epochs,
+     lr 3e-4, batch 32, max_seq_length 64;
 
-* the recipe with one ingredient removed at a time (``no-jnli``, ``no-pair-mnrl``,
-  ``no-paragraphs``) and one added (``plus-mlm``: a masked-language-model warm-up on all the text
-  first, :func:`textmetric.training.pretrain_mlm`; measured not to help);
+* the recipe with one ingredient removed at a time (``no-image-pairs``, ``no-paragraphs``,
+  ``no-jnli``, ``no-pair-mnrl``) and one added (``plus-mlm``: a masked-language-model warm-up on
+  all the text first, :func:`textmetric.training.pretrain_mlm`; measured not to help);
 * a plain sentence-transformers CoSENT script on the same (random) tiny-ja shape and time budget.
 
-Retrieval is reported dense, as the library's hybrid (RRF of BM25 and the model, equal weights:
-``textmetric evaluate --baselines hybrid``) and as the best of a small sweep of fusion weights
-(weighted RRF, and a linear mix of min-max-scaled BM25 and cosine scores). The sweep is chosen on
-JSQuAD valid, the only JSQuAD split at hand: read it as an upper bound for that fusion family.
+Retrieval is reported dense and as the library's two hybrids with BM25 (``textmetric evaluate
+--baselines hybrid``): reciprocal-rank fusion with equal weights, and a convex combination of
+standardised scores whose dense weight is chosen by two-fold cross-validation over the queries
+(``--fusion convex``; each half is ranked with the weight best on the other half, so the figure
+is not tuned on the queries it scores).
 
 Held out: JSTS valid and JNLI valid come from the same YJ Captions images, and 267 JSTS valid
 sentences also occur in JNLI valid: every JNLI pair sharing a sentence or a caption id with JSTS
-valid is dropped from training and from the warm-up text. The JSQuAD paragraphs used for the
-self-supervised pairs are the retrieval corpus itself (its text, not its questions): a
-domain-adaptation step, disclosed as such. Nothing is tuned on a test split (JGLUE publishes
-none); settings were chosen on JSTS valid / JSQuAD valid.
+valid is dropped from training and from the warm-up text, and so is every same-image pair with a
+JSTS valid sentence. The JSQuAD paragraphs used for the self-supervised pairs are the retrieval
+corpus itself (its text, not its questions): a domain-adaptation step, disclosed as such. Nothing
+is tuned on a test split (JGLUE publishes none); settings were chosen on JSTS valid / JSQuAD valid.
 
 Usage::
 
-    python scripts/bench_quality.py --out results.json                  # everything: baselines, recipe,
+    python scripts/bench_quality.py --jobs 2 --out results.json         # everything: baselines, recipe,
                                                                         # ablations, plain script
-    python scripts/bench_quality.py --variants recipe --out r.json      # the recipe only
+    python scripts/bench_quality.py --variants recipe,no-image-pairs,no-paragraphs,plain-st \
+        --seeds 1 --recipe-seeds 2,3 --jobs 2 --out results.json        # the README table
     python scripts/bench_quality.py --variants recipe --seeds 1,2,3     # seed spread
     python scripts/bench_quality.py --variants recipe,no-paragraphs --hidden 128 --layers 2 \
         --epochs 2                                                      # shorter, smaller
     python scripts/bench_quality.py --prepare-only --work runs/recipe   # files for the CLI recipe
 
-Each row reports wall-clock seconds and CPU seconds (``cpu_seconds``, all threads of this
+``--jobs N`` trains N variants at a time, each in its own process with cores / N torch threads.
+Each row reports wall-clock seconds and CPU seconds (``cpu_seconds``, all threads of that
 process): on a machine shared with other jobs the CPU time is what a dedicated machine would
-spend; with ``OMP_NUM_THREADS=1`` (one core, the most CPU-efficient on 2 shared cores) it is the
-wall time a dedicated core would need.
+spend; with one thread per job it is the wall time a dedicated core would need.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -69,7 +75,7 @@ JNLI_VALID = DATA / "jnli" / "valid.jsonl"
 JSQUAD_VALID = DATA / "jsquad" / "valid.json"
 CONFIG = REPO / "configs" / "recipe-tiny-ja.yaml"
 POSITIVE_SCORE = 4.0  # JSTS pairs at or above this score are MNRL positives
-MIN_ICT_CHARS = 8  # shortest JSQuAD sentence used as a self-supervised query
+MIN_SAME_IMAGE_SCORE = 3.0  # same-image caption pairs JSTS scored lower are not positives
 
 logger = logging.getLogger("bench_quality")
 
@@ -87,13 +93,67 @@ def _write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def same_image_pairs(train: list[dict], held_sentences: set[str]) -> list[dict[str, str]]:
+    """Captions of the same image in JSTS train, paired: positives nobody had to score.
+
+    JSTS pairs captions of YJ Captions images; ``yjcaptions_id`` is ``IMAGE-CAPTION-CAPTION``
+    (``IMAGE1_IMAGE2-...`` for two images), so every caption's image is known, and two captions
+    of one image describe the same scene. 10,869 train images have 22,303 captions; pairing the
+    captions of each image gives 16,382 pairs, 12,451 of them not in JSTS. Pairs that JSTS scored
+    below :data:`MIN_SAME_IMAGE_SCORE` are left out (the raters saw them differ), and so is any
+    caption that is also a JSTS valid sentence.
+    """
+    from textmetric.text.normalize import normalize_text
+
+    caption_text: dict[str, str] = {}
+    image_captions: dict[str, list[str]] = {}
+    scored: dict[frozenset, float] = {}
+    for row in train:
+        images, first, second = row["yjcaptions_id"].split("-")
+        image_ids = images.split("_")
+        caption_text[first], caption_text[second] = row["sentence1"], row["sentence2"]
+        for image, caption in ((image_ids[0], first), (image_ids[-1], second)):
+            captions = image_captions.setdefault(image, [])
+            if caption not in captions:
+                captions.append(caption)
+        scored[frozenset((first, second))] = float(row["label"])
+    pairs = []
+    for captions in image_captions.values():
+        for a, b in itertools.combinations(captions, 2):
+            if scored.get(frozenset((a, b)), MIN_SAME_IMAGE_SCORE) < MIN_SAME_IMAGE_SCORE:
+                continue
+            text_a, text_b = caption_text[a], caption_text[b]
+            if text_a == text_b or {normalize_text(text_a), normalize_text(text_b)} & held_sentences:
+                continue
+            pairs.append({"anchor": text_a, "positive": text_b})
+    return pairs
+
+
+def cloze_paragraph_pairs(squad: dict) -> list[dict[str, str]]:
+    """The library's ``cloze`` mining strategy over the JSQuAD paragraphs (never their questions)."""
+    from textmetric.data.jglue import split_title
+    from textmetric.mining.documents import make_documents
+    from textmetric.mining.positives import mine_positives
+
+    titles, bodies = [], []
+    for article in squad["data"]:
+        for para in article["paragraphs"]:
+            title, body = split_title(para["context"])
+            titles.append(title)
+            bodies.append(body)
+    docs = make_documents(list(range(len(bodies))), bodies, titles=titles)
+    pairs = mine_positives(docs, ["cloze"], seed=0)
+    return [{"anchor": a, "positive": p} for a, p in zip(pairs.anchors, pairs.positives, strict=True)]
+
+
 def prepare(work: Path) -> dict[str, Any]:
     """Training files and warm-up text, with everything that touches JSTS valid left out.
 
-    Writes ``positives.jsonl`` (MNRL: JSTS train pairs scored >= 4 and JNLI entailment pairs) and
-    ``paragraphs.jsonl`` (MNRL, self-supervised: one sentence of each JSQuAD paragraph -> the
-    paragraph's title and that sentence with its neighbours, ``title [SEP] ...`` as the retrieval
-    corpus writes it; the questions are not used).
+    Writes ``positives.jsonl`` (MNRL: JSTS train pairs scored >= 4, same-image caption pairs and
+    JNLI entailment pairs; ``positives-noimage.jsonl`` / ``positives-nojnli.jsonl`` without one of
+    them, for the ablations) and ``paragraphs.jsonl`` (MNRL, self-supervised: cloze questions made
+    from the JSQuAD paragraph sentences -> ``title [SEP]`` + the sentence and its neighbours, as
+    ``textmetric mine --positives cloze`` makes them; the questions are never used).
     """
     from textmetric.data.jglue import split_title
     from textmetric.text.normalize import normalize_text
@@ -110,39 +170,41 @@ def prepare(work: Path) -> dict[str, Any]:
         and normalize_text(r["sentence1"]) not in held_sentences
         and normalize_text(r["sentence2"]) not in held_sentences
     ]
-    positives = [
+    jsts_positives = [
         {"anchor": r["sentence1"], "positive": r["sentence2"]}
         for r in train
         if float(r["label"]) >= POSITIVE_SCORE
     ]
+    seen = {(p["anchor"], p["positive"]) for p in jsts_positives}
+    seen |= {(b, a) for a, b in seen}
+    image_positives = [
+        p for p in same_image_pairs(train, held_sentences) if (p["anchor"], p["positive"]) not in seen
+    ]
     nli_positives = [
         {"anchor": r["sentence1"], "positive": r["sentence2"]} for r in nli if r["label"] == "entailment"
     ]
-    jsts_positives = positives
-    positives = jsts_positives + nli_positives
+    squad = json.loads(JSQUAD_VALID.read_text("utf-8"))
+    paragraphs = cloze_paragraph_pairs(squad)
     corpus: list[str] = [r[k] for r in train for k in ("sentence1", "sentence2")]
     corpus += [r[k] for r in nli for k in ("sentence1", "sentence2")]
-    paragraphs: list[dict[str, str]] = []
-    squad = json.loads(JSQUAD_VALID.read_text("utf-8"))
     for article in squad["data"]:
         for para in article["paragraphs"]:
             title, body = split_title(para["context"])
-            sentences = split_sentences(body)
-            usable = [i for i, t in enumerate(sentences) if len(t) >= MIN_ICT_CHARS]
-            if usable:  # one sentence per paragraph, its position cycling (deterministic, cheap)
-                i = usable[len(paragraphs) % len(usable)]
-                # the positive: the title and the sentence with its neighbours, in the corpus's
-                # "title [SEP] body" layout, short enough for max_seq_length 64
-                window = "".join(sentences[max(0, i - 1) : i + 2])
-                paragraphs.append({"anchor": sentences[i], "positive": f"{title} [SEP] {window}"})
-            corpus += [title, *sentences]
+            corpus += [title, *split_sentences(body)]
     corpus = [t for t in dict.fromkeys(normalize_text(t).strip() for t in corpus) if len(t) >= 2]
     corpus = [t for t in corpus if t not in held_sentences]
     work.mkdir(parents=True, exist_ok=True)
     return {
         "jsts_train": str(JSTS_TRAIN),
-        "positives": str(_write_jsonl(work / "positives.jsonl", positives)),
-        "positives_nojnli": str(_write_jsonl(work / "positives-nojnli.jsonl", jsts_positives)),
+        "positives": str(
+            _write_jsonl(work / "positives.jsonl", jsts_positives + image_positives + nli_positives)
+        ),
+        "positives_nojnli": str(
+            _write_jsonl(work / "positives-nojnli.jsonl", jsts_positives + image_positives)
+        ),
+        "positives_noimage": str(
+            _write_jsonl(work / "positives-noimage.jsonl", jsts_positives + nli_positives)
+        ),
         "paragraphs": str(_write_jsonl(work / "paragraphs.jsonl", paragraphs)),
         "corpus": corpus,
         "counts": {
@@ -150,7 +212,8 @@ def prepare(work: Path) -> dict[str, Any]:
             "jsts_train_pairs": len(train),
             "jnli_rows_kept": len(nli),
             "jnli_entailment_pairs": len(nli_positives),
-            "mnrl_positive_pairs": len(positives),
+            "same_image_pairs": len(image_positives),
+            "mnrl_positive_pairs": len(jsts_positives) + len(image_positives) + len(nli_positives),
             "warmup_texts": len(corpus),
         },
     }
@@ -218,7 +281,9 @@ def build_base(work: Path, corpus: list[str], args, seed: int, *, mlm: bool) -> 
     return folder, time.time() - started, info
 
 
-def recipe_files(prep: dict[str, Any], drop: tuple[str, ...] = (), *, jnli: bool = True) -> tuple[list, list]:
+def recipe_files(
+    prep: dict[str, Any], drop: tuple[str, ...] = (), *, positives: str = "positives"
+) -> tuple[list, list]:
     """The config's training files (in its order, with its losses), mapped to the prepared ones.
 
     The config names them ``.../jsts/train.jsonl``, ``runs/recipe/positives.jsonl`` and
@@ -230,7 +295,7 @@ def recipe_files(prep: dict[str, Any], drop: tuple[str, ...] = (), *, jnli: bool
         raise SystemExit(f"{CONFIG}: one loss per data file expected")
     prepared = {
         "train.jsonl": prep["jsts_train"],
-        "positives.jsonl": prep["positives"] if jnli else prep["positives_nojnli"],
+        "positives.jsonl": prep[positives],
         "paragraphs.jsonl": prep["paragraphs"],
     }
     files, names = [], []
@@ -324,28 +389,19 @@ def plain_st(base: Path, output: Path, seconds: float, seed: int, args) -> tuple
     return output, time.time() - started
 
 
-# Fusion weights tried for the hybrid (chosen on JSQuAD valid: there is no JSQuAD test split).
-RRF_DENSE_WEIGHTS = (0.1, 0.2, 0.3, 0.5, 1.0)
-LINEAR_DENSE_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5)
+def retrieval_scores(model, path: Path, depth: int = 100) -> dict[str, Any]:
+    """JSQuAD nDCG@10 of the model, BM25 and their two hybrids (the library's evaluation code).
 
-
-def fusion_sweep(model, path: Path, depth: int = 100) -> dict[str, float]:
-    """JSQuAD nDCG@10 of the model, BM25 and their fusions, from one dense and one BM25 ranking.
-
-    * ``hybrid``: reciprocal-rank fusion, equal weights, k = 60 (``textmetric evaluate --baselines
-      hybrid``, :func:`textmetric.search.fusion.rrf_topk`);
-    * ``rrf_w{w}``: the same with the dense ranking weighted ``w``;
-    * ``linear_a{a}``: ``(1 - a) * BM25 + a * cosine``, each min-max scaled over its own top
-      ``depth`` for the query (a document missing from a list gets 0 there).
+    * ``hybrid``: reciprocal-rank fusion, equal weights (``textmetric evaluate --baselines hybrid``);
+    * ``hybrid_convex``: convex fusion of standardised scores, the dense weight chosen by two-fold
+      cross-validation over the queries (``--fusion convex``): each half of the queries is ranked
+      with the weight best on the other half, so the figure is not tuned on the queries it scores.
     """
-    import numpy as np
-
     from textmetric.evaluation.baselines import Tokens, bm25_search
     from textmetric.evaluation.datasets import load_retrieval
+    from textmetric.evaluation.hybrid import hybrid_topk
     from textmetric.evaluation.metrics import evaluate_rankings
     from textmetric.evaluation.retrieval import dense_retrieval
-    from textmetric.search.fusion import rrf_topk
-    from textmetric.search.topk import TopK
 
     data = load_retrieval(path)
     dense = dense_retrieval(model, data, depth).topk
@@ -354,31 +410,14 @@ def fusion_sweep(model, path: Path, depth: int = 100) -> dict[str, float]:
     def ndcg(topk) -> float:
         return evaluate_rankings(data.rankings(topk.indices), data.qrels, ["ndcg@10"]).metrics["ndcg@10"]
 
-    def scaled(scores):
-        s = np.where(np.isfinite(scores), scores, np.nan).astype(np.float64)
-        lo, hi = np.nanmin(s), np.nanmax(s)
-        return np.nan_to_num((s - lo) / (hi - lo + 1e-12))
-
-    out = {"model": ndcg(dense), "hybrid": ndcg(rrf_topk([bm25, dense], top_k=depth))}
-    for w in RRF_DENSE_WEIGHTS:
-        out[f"rrf_w{w}"] = ndcg(rrf_topk([bm25, dense], weights=[1.0, w], top_k=depth))
-    for a in LINEAR_DENSE_WEIGHTS:
-        indices = np.full((len(data.queries), depth), -1, dtype=np.int64)
-        scores = np.full(indices.shape, -np.inf, dtype=np.float32)
-        for q in range(len(data.queries)):
-            fused: dict[int, float] = {}
-            for weight, run in ((1 - a, bm25), (a, dense)):
-                for doc, s in zip(run.indices[q].tolist(), scaled(run.scores[q]).tolist(), strict=True):
-                    if doc >= 0:
-                        fused[doc] = fused.get(doc, 0.0) + weight * s
-            best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:depth]
-            for col, (doc, s) in enumerate(best):
-                indices[q, col], scores[q, col] = doc, s
-        out[f"linear_a{a}"] = ndcg(TopK(scores, indices))
-    sweep = {k: v for k, v in out.items() if k.startswith(("rrf_w", "linear_a"))}
-    out["best_fusion"] = max(sweep.values())
-    out["best_fusion_setting"] = max(sweep, key=sweep.get)  # type: ignore[arg-type]
-    return out
+    rrf, _ = hybrid_topk(data, bm25, dense, fusion="rrf", depth=depth)
+    convex, info = hybrid_topk(data, bm25, dense, fusion="convex", depth=depth)
+    return {
+        "model": ndcg(dense),
+        "hybrid": ndcg(rrf),
+        "hybrid_convex": ndcg(convex),
+        "convex_fold_weights": info["fold_weights"],
+    }
 
 
 def measure(model_dir: Path, *, retrieval_max_seq_length: int) -> dict[str, Any]:
@@ -391,8 +430,8 @@ def measure(model_dir: Path, *, retrieval_max_seq_length: int) -> dict[str, Any]
     sts = evaluate(model, sts=[JSTS_VALID], plots=False)
     out: dict[str, Any] = {"model:jsts_spearman": sts["jsts-valid"].systems["model"]["spearman"]}
     model.max_seq_length = retrieval_max_seq_length
-    for key, value in fusion_sweep(model, JSQUAD_VALID).items():
-        out[f"{key}:jsquad_ndcg@10" if key != "best_fusion_setting" else key] = value
+    for key, value in retrieval_scores(model, JSQUAD_VALID).items():
+        out[f"{key}:jsquad_ndcg@10" if key != "convex_fold_weights" else key] = value
     return out
 
 
@@ -410,21 +449,21 @@ def lexical_baselines() -> dict[str, float]:
 
 # ------------------------------------------------------------------------------------------ main
 
-# name: which of the config's files to drop, JNLI pairs in the positives, MLM warm-up first
+# name: which of the config's files to drop, which positives file, MLM warm-up first
 VARIANTS: dict[str, dict[str, Any]] = {
-    "recipe": {"drop": (), "jnli": True, "mlm": False},
-    "no-jnli": {"drop": (), "jnli": False, "mlm": False},
-    "no-pair-mnrl": {"drop": ("positives.jsonl",), "jnli": True, "mlm": False},
-    "no-paragraphs": {"drop": ("paragraphs.jsonl",), "jnli": True, "mlm": False},
-    "plus-mlm": {"drop": (), "jnli": True, "mlm": True},
+    "recipe": {"drop": (), "positives": "positives", "mlm": False},
+    "no-image-pairs": {"drop": (), "positives": "positives_noimage", "mlm": False},
+    "no-jnli": {"drop": (), "positives": "positives_nojnli", "mlm": False},
+    "no-pair-mnrl": {"drop": ("positives.jsonl",), "positives": "positives", "mlm": False},
+    "no-paragraphs": {"drop": ("paragraphs.jsonl",), "positives": "positives", "mlm": False},
+    "plus-mlm": {"drop": (), "positives": "positives", "mlm": True},
 }
 ALL = [*VARIANTS, "plain-st"]
 
 
-def run_variant(name: str, seed: int, args, work: Path) -> dict[str, Any]:
+def run_variant(name: str, seed: int, args, work: Path, prep: dict[str, Any]) -> dict[str, Any]:
     spec = VARIANTS[name]
-    prep = prepare(work / "data")
-    files, losses = recipe_files(prep, spec["drop"], jnli=spec["jnli"])
+    files, losses = recipe_files(prep, spec["drop"], positives=spec["positives"])
     base_s, info, model = 0.0, {}, None
     if spec["mlm"]:
         base, base_s, info = build_base(work / name, prep["corpus"], args, seed, mlm=True)
@@ -447,14 +486,93 @@ def run_variant(name: str, seed: int, args, work: Path) -> dict[str, Any]:
     }
 
 
+def run_plain_st(seed: int, budget: float, args, work: Path, prep: dict[str, Any]) -> dict[str, Any]:
+    base, base_s, _ = build_base(work / "plain-st", prep["corpus"], args, seed, mlm=False)
+    cpu = cpu_seconds()
+    model, train_s = plain_st(base, work / "plain-st" / f"model-s{seed}", budget - base_s, seed, args)
+    return {
+        "variant": "plain-st",
+        "seed": seed,
+        "total_seconds": round(base_s + train_s, 1),
+        "base_seconds": round(base_s, 1),
+        "train_seconds": round(train_s, 1),
+        "cpu_seconds": round(cpu_seconds() - cpu, 1),
+        **measure(model, retrieval_max_seq_length=args.retrieval_max_seq_length),
+    }
+
+
+def _init_worker(threads: int) -> None:
+    """A job process: ``threads`` torch threads (jobs share the machine's cores)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+
+
+def _job(
+    name: str, seed: int, args, work: Path, prep: dict[str, Any], budget: float | None
+) -> dict[str, Any]:
+    if name == "plain-st":
+        return run_plain_st(seed, budget or 1200.0, args, work, prep)
+    return run_variant(name, seed, args, work, prep)
+
+
+def run_all(
+    names: list[str], seeds: list[int], args, work: Path, *, recipe_seeds: list[int] = ()
+) -> list[dict[str, Any]]:
+    """Every (variant, seed), ``args.jobs`` at a time in separate processes; rows in table order.
+
+    ``plain-st`` gets the wall time of the recipe with the same seed, so it starts once that is
+    known (``--plain-st-seconds`` fixes it instead).
+    """
+    import concurrent.futures as futures
+    import multiprocessing
+
+    prep = prepare(work / "data")  # once: the jobs only read these files
+    jobs = [(n, s) for s in seeds for n in names] + [("recipe", s) for s in recipe_seeds]
+    order = {job: i for i, job in enumerate(jobs)}
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    if args.jobs > 1:
+        logger.info("%d jobs at a time, %d torch thread(s) each", args.jobs, threads)
+    rows: list[dict[str, Any]] = []
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(
+        args.jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)
+    ) as pool:
+        pending: dict[futures.Future, tuple[str, int]] = {}
+
+        def submit(name: str, seed: int, budget: float | None = None) -> None:
+            pending[pool.submit(_job, name, seed, args, work, prep, budget)] = (name, seed)
+
+        for name, seed in jobs:
+            if name != "plain-st":
+                submit(name, seed)
+            elif args.plain_st_seconds or "recipe" not in names:
+                submit(name, seed, args.plain_st_seconds)
+        while pending:
+            done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                name, seed = pending.pop(future)
+                row = future.result()
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if name == "recipe" and "plain-st" in names and not args.plain_st_seconds:
+                    submit("plain-st", seed, row["total_seconds"])
+    return sorted(rows, key=lambda r: order[(r["variant"], r["seed"])])
+
+
 def _f(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "-"
 
 
 def table(rows: list[dict[str, Any]], lexical: dict[str, float]) -> str:
     lines = [
-        "| system | seed | JSTS valid Spearman | JSQuAD nDCG@10 dense | hybrid (RRF) | best fusion "
-        "(chosen on valid) | wall min | CPU min |",
+        "| system | seed | JSTS valid Spearman | JSQuAD nDCG@10 dense | hybrid RRF | hybrid convex "
+        "(2-fold CV weight) | wall min | CPU min |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for system, label in (("tfidf", "TF-IDF"), ("bm25", "BM25")):
@@ -464,16 +582,12 @@ def table(rows: list[dict[str, Any]], lexical: dict[str, float]) -> str:
         )
     for r in rows:
         cpu = r.get("cpu_seconds")
+        weights = "/".join(str(w) for w in r.get("convex_fold_weights", [])) or "-"
         lines.append(
             f"| {r['variant']} | {r['seed']} | {_f(r['model:jsts_spearman'])} | "
             f"{_f(r['model:jsquad_ndcg@10'])} | {_f(r.get('hybrid:jsquad_ndcg@10'))} | "
-            f"{_f(r.get('best_fusion:jsquad_ndcg@10'))} ({r.get('best_fusion_setting', '-')}) | "
-            f"{r['total_seconds'] / 60:.1f} | {cpu / 60:.1f} |"
-            if cpu is not None
-            else f"| {r['variant']} | {r['seed']} | {_f(r['model:jsts_spearman'])} | "
-            f"{_f(r['model:jsquad_ndcg@10'])} | {_f(r.get('hybrid:jsquad_ndcg@10'))} | "
-            f"{_f(r.get('best_fusion:jsquad_ndcg@10'))} ({r.get('best_fusion_setting', '-')}) | "
-            f"{r['total_seconds'] / 60:.1f} | - |"
+            f"{_f(r.get('hybrid_convex:jsquad_ndcg@10'))} ({weights}) | "
+            f"{r['total_seconds'] / 60:.1f} | {'-' if cpu is None else f'{cpu / 60:.1f}'} |"
         )
     return "\n".join(lines)
 
@@ -487,11 +601,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(ALL), help=f"comma-separated: {', '.join(ALL)}")
     parser.add_argument("--seeds", default="42")
     parser.add_argument(
+        "--recipe-seeds",
+        default="",
+        help="extra seeds for the recipe only (its spread), e.g. 2,3 beside --seeds 1",
+    )
+    parser.add_argument(
         "--prepare-only",
         action="store_true",
         help="write positives.jsonl, paragraphs.jsonl and warmup-texts.txt under --work",
     )
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="trainings at a time, each in its own process with cores/jobs threads (2 on 2 cores: "
+        "the whole table in about half the time, each row's CPU time unchanged)",
+    )
     # plus-mlm warm-up
     parser.add_argument("--mlm-steps", type=int, default=800)
     parser.add_argument("--mlm-batch-size", type=int, default=64)
@@ -535,33 +661,8 @@ def main(argv: list[str] | None = None) -> int:
         lexical = lexical_baselines()
         lexical["seconds"] = round(time.time() - t, 1)
         print(json.dumps(lexical), flush=True)
-    rows: list[dict[str, Any]] = []
-    for seed in seeds:
-        for name in names:
-            if name == "plain-st":
-                continue
-            row = run_variant(name, seed, args, work)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-        if "plain-st" in names:
-            budget = args.plain_st_seconds or next(
-                (r["total_seconds"] for r in rows if r["variant"] == "recipe" and r["seed"] == seed), 1200.0
-            )
-            prep = prepare(work / "data")
-            base, base_s, _ = build_base(work / "plain-st", prep["corpus"], args, seed, mlm=False)
-            cpu = cpu_seconds()
-            model, train_s = plain_st(base, work / "plain-st" / f"model-s{seed}", budget - base_s, seed, args)
-            row = {
-                "variant": "plain-st",
-                "seed": seed,
-                "total_seconds": round(base_s + train_s, 1),
-                "base_seconds": round(base_s, 1),
-                "train_seconds": round(train_s, 1),
-                "cpu_seconds": round(cpu_seconds() - cpu, 1),
-                **measure(model, retrieval_max_seq_length=args.retrieval_max_seq_length),
-            }
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+    extra = [int(s) for s in args.recipe_seeds.split(",") if s.strip() and int(s) not in seeds]
+    rows = run_all(names, seeds, args, work, recipe_seeds=extra)
     print(table(rows, lexical))
     recipe = [r["model:jsts_spearman"] for r in rows if r["variant"] == "recipe"]
     if len(recipe) > 1:

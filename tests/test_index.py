@@ -152,9 +152,35 @@ def test_long_document_scores_by_its_best_chunk(tiny_bert_dir, japanese_texts):
     assert got[len(short)] == pytest.approx(best, abs=1e-5)
 
 
+def test_convex_hybrid_weights_and_persistence(exact, tm, corpus, tmp_path):
+    texts, ids = corpus
+    queries = [QUERY, texts[3], texts[250][:12], "問い合わせ"]
+    index = tm.index(texts, ids=ids, backend="exact", hybrid=True, fusion="convex", dense_weight=0.0)
+    bm25 = exact.search(queries, k=5, mode="bm25")
+    dense = exact.search(queries, k=5, mode="dense")
+    # weight 0: BM25's ranking (among the documents sharing a word); weight 1: the model's
+    for got, want in zip(index.search(queries, k=5), bm25, strict=True):
+        matched = [doc for doc, score in zip(want.ids, want.scores, strict=True) if score > 0]
+        assert matched and got.ids[: len(matched)] == matched
+    index.dense_weight = 1.0
+    for got, want in zip(index.search(queries, k=5), dense, strict=True):
+        assert got.ids == want.ids
+    index.dense_weight = 0.3
+    fused = index.search(queries, k=5)
+    index.save(tmp_path / "ix")
+    loaded = SimilarityIndex.load(tmp_path / "ix", model=tm)
+    assert (loaded.fusion, loaded.dense_weight) == ("convex", 0.3)
+    for got, want in zip(loaded.search(queries, k=5), fused, strict=True):
+        assert got.ids == want.ids and np.allclose(got.scores, want.scores)
+
+
 def test_bad_index_options(tm):
     with pytest.raises(ConfigError, match="backend"):
         SimilarityIndex(tm, backend="annoy")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="fusion"):
+        SimilarityIndex(tm, hybrid=True, fusion="sum")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        SimilarityIndex(tm, hybrid=True, dense_weight=2.0)
     with pytest.raises(ConfigError, match="hybrid"):
         SimilarityIndex(tm, hybrid=True, store_text=False)
     index = tm.index(["一つ目の文書。"], store_text=False)

@@ -17,9 +17,12 @@ The faiss index is built on first search (or save) and updated in place by :meth
 :meth:`remove`; ``rebuild()`` retrains an IVF index after the corpus has grown a lot.
 
 **Hybrid** (``hybrid=True``): BM25 over MeCab words (:class:`textmetric.search.bm25.BM25Retriever`)
-fused with the dense ranking by reciprocal rank fusion (:mod:`textmetric.search.fusion`; the
-returned scores are then RRF scores). ``search(..., mode="dense" | "bm25" | "hybrid")`` picks per
-call. BM25 needs the texts, which the index stores by default (``store_text=True``).
+fused with the dense ranking (:mod:`textmetric.search.fusion`; the returned scores are then fused
+scores): by reciprocal rank fusion (``fusion="rrf"``, default: needs no tuning) or by a convex
+combination of per-query standardised scores (``fusion="convex"``, with ``dense_weight`` tuned on
+held-out queries: ``textmetric evaluate --baselines hybrid --fusion convex`` reports the weights).
+``search(..., mode="dense" | "bm25" | "hybrid")`` picks per call. BM25 needs the texts, which the
+index stores by default (``store_text=True``).
 
 **Files** (:meth:`save`, written atomically; an existing folder is replaced only with
 ``overwrite=True``): ``index.json`` (settings and the model's identity: name and
@@ -44,6 +47,7 @@ from textmetric.errors import ConfigError, InputError, ModelLoadError
 if TYPE_CHECKING:
     from textmetric.api import TextMetric
     from textmetric.search.ann import AnnIndex
+    from textmetric.search.fusion import Fusion
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,9 @@ class SimilarityIndex:
         exact_threshold: chunk count from which ``auto`` uses ``ivf``.
         nlist, nprobe: IVF cells and cells searched; m, ef_search: HNSW settings.
         rrf_k: the RRF constant (60).
+        fusion: how hybrid search fuses BM25 and dense: ``rrf`` (default) or ``convex``.
+        dense_weight: the dense ranking's weight in the fusion, the BM25 one getting
+            ``1 - dense_weight``; ``None``: equal weights (``convex`` then uses 0.5).
         batch_size: encoding batch size (default: the model's).
     """
 
@@ -103,10 +110,18 @@ class SimilarityIndex:
         m: int = 32,
         ef_search: int = 128,
         rrf_k: int = 60,
+        fusion: Fusion = "rrf",
+        dense_weight: float | None = None,
         batch_size: int | None = None,
     ) -> None:
+        from textmetric.search.fusion import FUSIONS
+
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; expected one of {', '.join(BACKENDS)}")
+        if fusion not in FUSIONS:
+            raise ConfigError(f"unknown fusion '{fusion}'; expected one of {', '.join(FUSIONS)}")
+        if dense_weight is not None and not 0.0 <= dense_weight <= 1.0:
+            raise ConfigError(f"dense_weight must be between 0 and 1, got {dense_weight}")
         if hybrid and not store_text:
             raise ConfigError(
                 "hybrid search needs the document texts: do not combine hybrid with store_text=False"
@@ -118,6 +133,8 @@ class SimilarityIndex:
         self.exact_threshold = exact_threshold
         self.ann_options = {"nlist": nlist, "nprobe": nprobe, "m": m, "ef_search": ef_search}
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.dense_weight = dense_weight
         self.batch_size = batch_size
         self.similarity = "dot" if model.similarity_fn == "dot" else "cosine"
         if model.similarity_fn not in ("cosine", "dot"):
@@ -421,12 +438,25 @@ class SimilarityIndex:
         ]
 
     def _fuse(self, dense, lexical, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        from textmetric.search.fusion import reciprocal_rank_fusion
+        from textmetric.search.fusion import convex_fusion, reciprocal_rank_fusion
 
+        weights = None if self.dense_weight is None else [self.dense_weight, 1.0 - self.dense_weight]
+        if weights is None and self.fusion == "convex":
+            weights = [0.5, 0.5]
         fused = []
-        for (d_rows, _), (l_rows, l_scores) in zip(dense, lexical, strict=True):
-            lexical_rows = [int(r) for r, s in zip(l_rows, l_scores, strict=True) if s > 0]  # no word matched
-            ranking = reciprocal_rank_fusion([d_rows.tolist(), lexical_rows], k=self.rrf_k, top_k=k)
+        for (d_rows, d_scores), (l_rows, l_scores) in zip(dense, lexical, strict=True):
+            matched = l_scores > 0  # BM25 0: no word matched, not a candidate
+            if self.fusion == "convex":
+                ranking = convex_fusion(
+                    [(d_rows.tolist(), d_scores), (l_rows[matched].tolist(), l_scores[matched])],
+                    weights=weights,
+                    floors=[None, 0.0],  # a document BM25 did not list matched no word: 0
+                    top_k=k,
+                )
+            else:
+                ranking = reciprocal_rank_fusion(
+                    [d_rows.tolist(), l_rows[matched].tolist()], k=self.rrf_k, weights=weights, top_k=k
+                )
             fused.append(
                 (
                     np.array([r for r, _ in ranking], dtype=np.int64),
@@ -455,6 +485,8 @@ class SimilarityIndex:
             "exact_threshold": self.exact_threshold,
             "ann_options": self.ann_options,
             "rrf_k": self.rrf_k,
+            "fusion": self.fusion,
+            "dense_weight": self.dense_weight,
             "chunking": {"enabled": self.model.chunking, "overlap": self.model.overlap},
             "dimension": self.dimension,
             "documents": len(self._ids),
@@ -572,6 +604,8 @@ class SimilarityIndex:
             store_text=meta["store_text"],
             exact_threshold=meta["exact_threshold"],
             rrf_k=meta.get("rrf_k", 60),
+            fusion=meta.get("fusion", "rrf"),
+            dense_weight=meta.get("dense_weight"),
             **{key: value for key, value in options.items() if key in ("nlist", "nprobe", "m", "ef_search")},
         )
         try:

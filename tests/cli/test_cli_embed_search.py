@@ -134,6 +134,13 @@ def test_index_then_search(model_dir, texts, tmp_path):
     assert table.exit_code == 0 and "d4" in table.output
     again = run("index", model_dir, docs, "--out", index_dir)
     assert again.exit_code == 2 and "--overwrite" in again.output
+    convex_dir = tmp_path / "convex"
+    args = ["--out", convex_dir, "--hybrid", "--fusion", "convex", "--dense-weight", "0.3"]
+    assert run("index", model_dir, docs, *args).exit_code == 0
+    meta = json.loads((convex_dir / "index.json").read_text("utf-8"))
+    assert (meta["fusion"], meta["dense_weight"]) == ("convex", 0.3)
+    bad = run("index", model_dir, docs, "--out", tmp_path / "bad", "--hybrid", "--dense-weight", "2")
+    assert bad.exit_code == 2 and "between 0 and 1" in bad.output
     dup = tmp_path / "dup.jsonl"
     dup.write_text('{"id": "a", "text": "一"}\n{"id": "a", "text": "二"}\n', "utf-8")
     result = run("index", model_dir, dup, "--out", tmp_path / "i2")

@@ -148,14 +148,14 @@ def test_clearly_quoted_tsv_keeps_its_quoting(tmp_path):
 @pytest.mark.parametrize(
     ("sample", "expected"),
     [
-        (['text\tid\n', '"引用\t1\n'], csv.QUOTE_NONE),  # lone quote, never closed
-        (['text\tid\n', '"引用"です\t1\n'], csv.QUOTE_NONE),  # closed, but text follows the quote
-        (['text\tid\n', '"東京"\t1\n'], csv.QUOTE_NONE),  # well-formed, but nothing needed quoting
-        (['text\tid\n', 'a\t"x\n', 'b\ty"\n'], csv.QUOTE_NONE),  # "field" of whole rows: swallowed lines
-        (['text\tid\n', '"a\tb"\t1\n', 'x\t"y\tz"\t2\n'], csv.QUOTE_NONE),  # rows of two widths
+        (["text\tid\n", '"引用\t1\n'], csv.QUOTE_NONE),  # lone quote, never closed
+        (["text\tid\n", '"引用"です\t1\n'], csv.QUOTE_NONE),  # closed, but text follows the quote
+        (["text\tid\n", '"東京"\t1\n'], csv.QUOTE_NONE),  # well-formed, but nothing needed quoting
+        (["text\tid\n", 'a\t"x\n', 'b\ty"\n'], csv.QUOTE_NONE),  # "field" of whole rows: swallowed lines
+        (["text\tid\n", '"a\tb"\t1\n', 'x\t"y\tz"\t2\n'], csv.QUOTE_NONE),  # rows of two widths
         (['"text"\t"id"\n', '"あ"\t"1"\n'], csv.QUOTE_MINIMAL),  # quoted header: QUOTE_ALL writer
-        (['text\tid\n', '"a ""quoted"" word"\t1\n'], csv.QUOTE_MINIMAL),
-        (['text\tid\n', '"two\n', 'lines"\t1\n'], csv.QUOTE_MINIMAL),
+        (["text\tid\n", '"a ""quoted"" word"\t1\n'], csv.QUOTE_MINIMAL),
+        (["text\tid\n", '"two\n', 'lines"\t1\n'], csv.QUOTE_MINIMAL),
     ],
 )
 def test_tsv_quoting_needs_clear_evidence(sample, expected):
@@ -163,7 +163,7 @@ def test_tsv_quoting_needs_clear_evidence(sample, expected):
 
 
 def test_tsv_quoting_ignores_a_field_cut_by_the_sample_end():
-    sample = ['text\tid\n', '"a\tb"\t1\n', '"long\n']
+    sample = ["text\tid\n", '"a\tb"\t1\n', '"long\n']
     assert tsv_quoting(sample, complete=False) == csv.QUOTE_MINIMAL
     assert tsv_quoting(sample, complete=True) == csv.QUOTE_NONE
 

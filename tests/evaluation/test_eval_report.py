@@ -121,6 +121,23 @@ def test_cli_evaluate(model_dir, small_sets, tmp_path):
     assert bad_model.exit_code == 2 and "cannot load the model" in bad_model.output
 
 
+def test_cli_evaluate_convex_hybrid_records_its_weights(model_dir, small_sets, tmp_path):
+    _, jsquad = small_sets
+    runner = CliRunner()
+    out = tmp_path / "convex"
+    args = ["evaluate", str(model_dir), "--retrieval", str(jsquad), "--baselines", "hybrid"]
+    result = runner.invoke(app, [*args, "--fusion", "convex", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fold_weights" in result.output
+    hybrid = json.loads((out / "metrics.json").read_text("utf-8"))["datasets"][0]["summary"]["hybrid"]
+    assert hybrid["fusion"] == "convex" and len(hybrid["fold_weights"]) == 2
+    assert all(0 < w < 1 for w in [*hybrid["fold_weights"], hybrid["best_weight_all_queries"]])
+    bad = runner.invoke(app, [*args, "--fusion", "convex", "--dense-weight", "1.5"])
+    assert bad.exit_code == 2 and "between 0 and 1" in bad.output
+    bad = runner.invoke(app, [*args, "--fusion", "max"])
+    assert bad.exit_code == 2 and "unknown fusion" in bad.output
+
+
 def test_base_model_named_by_the_model_metadata(model_dir, small_sets, tmp_path):
     import shutil
 

@@ -12,13 +12,22 @@ from textmetric.losses import build_loss, get_loss
 
 
 def data(fmt: str) -> PairData:
-    columns = {"labelled": ["text", "label"], "binary": ["sentence1", "sentence2", "label"],
-               "triplets": ["anchor", "positive", "negative"]}[fmt]
+    columns = {
+        "labelled": ["text", "label"],
+        "binary": ["sentence1", "sentence2", "label"],
+        "triplets": ["anchor", "positive", "negative"],
+    }[fmt]
     records = {c: ["a", "b"] for c in columns}
     if "label" in columns:
         records["label"] = [0, 1]
-    return PairData(format=fmt, path=None, columns=columns, records=records, rows_read=2,
-                    label_names=["x", "y"] if fmt == "labelled" else None)
+    return PairData(
+        format=fmt,
+        path=None,
+        columns=columns,
+        records=records,
+        rows_read=2,
+        label_names=["x", "y"] if fmt == "labelled" else None,
+    )
 
 
 # Squared distances: d(0,1)=1, d(0,2)=4, d(0,3)=9, d(1,2)=5, d(1,3)=4, d(2,3)=13.
@@ -64,10 +73,14 @@ def test_cosine_distance_option():
     loss = build_loss("batch-hard-triplet", Stub(), data("labelled"), {"distance": "cosine", "margin": 0.5})
     x = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
     d = 1 - torch.nn.functional.cosine_similarity(x[:, None], x[None], dim=-1)
-    want = torch.stack([
-        torch.relu(d[0, 1] - d[0, 2:].min() + 0.5), torch.relu(d[1, 0] - d[1, 2:].min() + 0.5),
-        torch.relu(d[2, 3] - d[2, :2].min() + 0.5), torch.relu(d[3, 2] - d[3, :2].min() + 0.5),
-    ]).mean()
+    want = torch.stack(
+        [
+            torch.relu(d[0, 1] - d[0, 2:].min() + 0.5),
+            torch.relu(d[1, 0] - d[1, 2:].min() + 0.5),
+            torch.relu(d[2, 3] - d[2, :2].min() + 0.5),
+            torch.relu(d[3, 2] - d[3, :2].min() + 0.5),
+        ]
+    ).mean()
     torch.testing.assert_close(loss.compute_loss_from_embeddings([x], LABELS), want)
 
 

@@ -152,8 +152,9 @@ def test_bad_label_loss_settings_fail_before_the_output_folder(tmp_path, labelle
 
     out = tmp_path / "never"
     with pytest.raises(ConfigError, match=message):
-        train(TrainConfig(data=[str(labelled_file)], output=str(out), model="tiny-ja", loss="center",
-                          **extra))
+        train(
+            TrainConfig(data=[str(labelled_file)], output=str(out), model="tiny-ja", loss="center", **extra)
+        )
     assert not out.exists()
 
 
@@ -161,8 +162,11 @@ def test_group_by_label_needs_two_repeated_labels(tmp_path):
     from textmetric.errors import ConfigError
 
     data = tmp_path / "singletons.jsonl"
-    rows = [{"text": "犬が走る。", "label": "犬"}, {"text": "猫が寝る。", "label": "猫"},
-            {"text": "猫が鳴く。", "label": "猫"}]
+    rows = [
+        {"text": "犬が走る。", "label": "犬"},
+        {"text": "猫が寝る。", "label": "猫"},
+        {"text": "猫が鳴く。", "label": "猫"},
+    ]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     with pytest.raises(ConfigError, match="at least 2 labels with 2 or more texts"):
         train(TrainConfig(data=[str(data)], output=str(tmp_path / "o"), model="tiny-ja", loss="softmax"))

@@ -83,8 +83,14 @@ def test_training_lowers_the_loss(name, questions, tiny_dir):
     before = full_loss(loss, model, questions)
     ratio_before = compactness(model, questions)
     optimizer = torch.optim.AdamW(loss.parameters(), lr=3e-3)  # the model's and the loss's own
-    sampler = GroupByLabelBatchSampler(questions.to_dataset(), batch_size=12, drop_last=False,
-                                       valid_label_columns=["label"], generator=torch.Generator(), seed=0)
+    sampler = GroupByLabelBatchSampler(
+        questions.to_dataset(),
+        batch_size=12,
+        drop_last=False,
+        valid_label_columns=["label"],
+        generator=torch.Generator(),
+        seed=0,
+    )
     texts, labels = questions.records["text"], questions.records["label"]
     step = 0
     while step < STEPS:

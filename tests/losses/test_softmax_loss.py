@@ -51,8 +51,13 @@ def test_registry_builds_it_from_labelled_data_only():
     assert spec.sampler == "group_by_label" and spec.has_training_state
     loss = build_loss("softmax", Stub(4), labelled([0, 1, 2, 1], ["a", "b", "c"]))
     assert loss.classifier.weight.shape == (3, 4)
-    pairs = PairData(format="pairs", path=None, columns=["anchor", "positive"],
-                     records={"anchor": ["a"], "positive": ["b"]}, rows_read=1)
+    pairs = PairData(
+        format="pairs",
+        path=None,
+        columns=["anchor", "positive"],
+        records={"anchor": ["a"], "positive": ["b"]},
+        rows_read=1,
+    )
     with pytest.raises(ConfigError, match="needs labelled data"):
         build_loss("softmax", Stub(4), pairs)
     with pytest.raises(ConfigError, match="no parameter"):

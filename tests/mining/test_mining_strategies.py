@@ -205,3 +205,30 @@ def test_bm25_max_df_drops_common_query_words(shared_data):
     assert exact.settings["bm25_max_df_used"] is None and exact.settings["bm25_common_words_dropped"] == 0
     assert pruned.settings["bm25_common_words_dropped"] > 0
     assert (pruned.indices >= 0).sum() > 0
+
+
+def test_cloze_questions_point_to_their_passage(shared_data):
+    from textmetric.data.jglue import SEP
+    from textmetric.mining import PositiveSettings
+    from textmetric.text import split_sentences
+
+    docs = read_documents(shared_data / "jsquad" / "valid.json")
+    docs = make_documents(docs.ids[:40], docs.texts[:40], titles=docs.titles[:40])
+    pairs = mine_positives(docs, ["cloze"], seed=3)
+    assert pairs.counts["cloze"] > 40  # several sentences per paragraph
+    for question, passage, owner in zip(pairs.anchors, pairs.positives, pairs.anchor_doc, strict=True):
+        title, window = passage.split(SEP)
+        # sentences are joined without the spaces that separated some of them
+        assert title == docs.titles[owner] and window in "".join(docs.texts[owner].split(" "))
+        assert question.endswith("か。") and "何" in question
+        stem = question[:-2].split("何")[0]
+        assert stem in window  # the question comes from a sentence of its passage
+    again = mine_positives(docs, ["cloze"], seed=3)
+    assert again.anchors == pairs.anchors
+    narrow = mine_positives(
+        docs, ["cloze"], seed=3, settings=PositiveSettings(cloze_window=0, cloze_max_per_doc=1)
+    )
+    assert np.bincount(narrow.anchor_doc).max() == 1
+    for question, passage in zip(narrow.anchors, narrow.positives, strict=True):
+        window = passage.split(SEP)[1]
+        assert len(split_sentences(window)) == 1 and question[:-2].split("何")[0] in window

@@ -39,6 +39,14 @@ def evaluate(
         "accuracy@1).",
     ),
     rrf_k: int = typer.Option(60, "--rrf-k", help="Reciprocal-rank-fusion constant of the hybrid."),
+    fusion: str = typer.Option(
+        "rrf", "--fusion", help="Hybrid fusion: rrf (ranks), or convex (normalised scores, weighted)."
+    ),
+    dense_weight: float = typer.Option(
+        None,
+        "--dense-weight",
+        help="The model's weight in the hybrid, 0-1 [default: equal for rrf, cross-validated for convex].",
+    ),
     batch_size: int = typer.Option(64, "--batch-size", help="Encoding batch size."),
     split: str = typer.Option("test", "--split", help="qrels split of a BEIR folder."),
     nfkc: bool = typer.Option(
@@ -72,6 +80,8 @@ def evaluate(
         else DEFAULT_RETRIEVAL_METRICS,
         batch_size=batch_size,
         rrf_k=rrf_k,
+        fusion=fusion,
+        dense_weight=dense_weight,
         nfkc=nfkc,
         split=split,
         device=device,
@@ -79,6 +89,9 @@ def evaluate(
     )
     for table in report.tables():
         out.print(table)
+    for dataset in report.datasets:
+        if "hybrid" in dataset.summary:
+            console.print(f"{dataset.name} hybrid: {dataset.summary['hybrid']}")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     if output is not None:

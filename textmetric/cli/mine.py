@@ -23,7 +23,7 @@ def mine(
         "title-body",
         "--positives",
         "-p",
-        help="Positive strategies: title-body, same-label, adjacent, links.",
+        help="Positive strategies: title-body, same-label, adjacent, links, cloze (comma-separated).",
     ),
     negatives: str = typer.Option(
         "bm25", "--negatives", "-n", help="Negative miners: random, bm25, dense (comma-separated) or none."
@@ -65,6 +65,10 @@ def mine(
     same_label_max_per_label: int = typer.Option(1000, help="same-label: at most this many pairs per label."),
     chunk_chars: int = typer.Option(200, help="adjacent: characters per chunk (cut on sentence boundaries)."),
     adjacent_max_per_doc: int = typer.Option(None, help="adjacent: at most this many pairs per document."),
+    cloze_window: int = typer.Option(
+        1, help="cloze: sentences each side of the question's sentence in the passage."
+    ),
+    cloze_max_per_doc: int = typer.Option(None, help="cloze: at most this many questions per document."),
     seed: int = typer.Option(42, help="Random seed (same input and seed: same output)."),
     batch_size: int = typer.Option(64, help="Encoding batch size for dense negatives."),
     columns: str = typer.Option(None, help="Rename document columns: FILE_COL=NAME,... (e.g. body=text)."),
@@ -102,6 +106,8 @@ def mine(
         same_label_max_per_label=same_label_max_per_label,
         chunk_chars=chunk_chars,
         adjacent_max_per_doc=adjacent_max_per_doc,
+        cloze_window=cloze_window,
+        cloze_max_per_doc=cloze_max_per_doc,
         columns=columns,
         link_columns=link_columns,
         encoding=encoding,

@@ -22,7 +22,16 @@ def index_command(
     backend: str = typer.Option(
         "auto", help="auto (exact below 100,000 chunks, else ivf), exact, flat, ivf or hnsw."
     ),
-    hybrid: bool = typer.Option(False, "--hybrid", help="Also index BM25; search fuses both (RRF)."),
+    hybrid: bool = typer.Option(False, "--hybrid", help="Also index BM25; search fuses both."),
+    fusion: str = typer.Option(
+        "rrf", "--fusion", help="Hybrid fusion: rrf (ranks, no tuning) or convex (normalised scores)."
+    ),
+    dense_weight: float = typer.Option(
+        None,
+        "--dense-weight",
+        help="The model's weight in the hybrid, 0-1 (BM25 gets the rest) [default: equal]; for convex "
+        "take the weight `textmetric evaluate --baselines hybrid --fusion convex` reports.",
+    ),
     store_text: bool = typer.Option(
         True, "--store-text/--no-store-text", help="Keep texts in the index (shown by search; BM25)."
     ),
@@ -70,6 +79,8 @@ def index_command(
         show_progress=True,
         backend=backend,
         hybrid=hybrid,
+        fusion=fusion,
+        dense_weight=dense_weight,
         store_text=store_text,
         on_bad_row=on_bad_row,
         skipped=(skipped := Counter()),

@@ -58,7 +58,6 @@ _WHERE = {
 }
 
 
-
 @dataclass
 class ScoredPairs:
     """Sentence pairs with a graded similarity on the set's own scale (JSTS 0-5, JSICK 1-5)."""

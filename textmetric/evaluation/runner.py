@@ -25,6 +25,7 @@ from textmetric.evaluation.baselines import (
     tfidf_search,
 )
 from textmetric.evaluation.datasets import RetrievalData, STSData, file_sha256, load_retrieval, load_sts
+from textmetric.evaluation.hybrid import check_fusion, hybrid_topk
 from textmetric.evaluation.metrics import (
     DEFAULT_RETRIEVAL_METRICS,
     evaluate_rankings,
@@ -37,7 +38,7 @@ from textmetric.evaluation.retrieval import dense_retrieval
 from textmetric.evaluation.sts import STS_SIMILARITIES, evaluate_sts_model, sts_metrics
 from textmetric.io import ensure_writable
 from textmetric.models.builder import TINY_JA
-from textmetric.search.fusion import DEFAULT_RRF_K, rrf_topk
+from textmetric.search.fusion import DEFAULT_RRF_K
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,8 @@ def evaluate_retrieval(
     metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
     batch_size: int = 64,
     rrf_k: int = DEFAULT_RRF_K,
+    fusion: str = "rrf",
+    dense_weight: float | None = None,
     device: str | None = None,
     query_chunk_size: int = 1024,
     corpus_chunk_size: int = 16384,
@@ -241,7 +244,15 @@ def evaluate_retrieval(
             result.seconds[system] = timer()
     if "hybrid" in baselines and "model" in topks:
         timer = _Timer()
-        topks["hybrid"] = rrf_topk([topks["bm25"], topks["model"]], k=rrf_k, top_k=depth)
+        topks["hybrid"], result.summary["hybrid"] = hybrid_topk(
+            data,
+            topks["bm25"],
+            topks["model"],
+            fusion=fusion,
+            dense_weight=dense_weight,
+            rrf_k=rrf_k,
+            depth=depth,
+        )
         result.seconds["hybrid"] = timer() + result.seconds["bm25"] + result.seconds["model"]
     if "bm25" in topks and "bm25" not in baselines:  # computed only for the hybrid
         del topks["bm25"]
@@ -267,6 +278,8 @@ def evaluate(
     metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
     batch_size: int = 64,
     rrf_k: int = DEFAULT_RRF_K,
+    fusion: str = "rrf",
+    dense_weight: float | None = None,
     nfkc: bool | None = None,
     split: str = "test",
     device: str | None = None,
@@ -293,6 +306,10 @@ def evaluate(
         metrics: retrieval metrics (``ndcg@10``, ``mrr@10``, ``map@100``, ``recall@k``,
             ``precision@k``, ``accuracy@k``).
         rrf_k: the reciprocal-rank-fusion constant of the hybrid.
+        fusion: how the hybrid fuses BM25 and the model: ``rrf`` (default) or ``convex``
+            (normalised scores; :mod:`textmetric.evaluation.hybrid`).
+        dense_weight: the model's weight in the hybrid (BM25 gets ``1 - dense_weight``); ``None``:
+            equal for ``rrf``, chosen by two-fold cross-validation over the queries for ``convex``.
         nfkc: NFKC-normalise the data (default: what the model was trained with, else on).
         split: which ``qrels/<split>.tsv`` of a BEIR folder to use.
         query_chunk_size, corpus_chunk_size: the top-k block shape (bounded memory).
@@ -303,6 +320,7 @@ def evaluate(
     if not sts and not retrieval:
         raise ConfigError("nothing to evaluate: give at least one --sts or --retrieval set")
     chosen = parse_baselines(baselines)
+    check_fusion(fusion, dense_weight)
     bad = [s for s in similarities if s not in STS_SIMILARITIES]
     if bad or not similarities:
         raise ConfigError(f"unknown similarity {bad}; expected any of {', '.join(STS_SIMILARITIES)}")
@@ -356,6 +374,8 @@ def evaluate(
             "similarities": list(similarities),
             "metrics": list(metrics),
             "rrf_k": rrf_k,
+            "fusion": fusion,
+            "dense_weight": dense_weight,
             "nfkc": nfkc,
             "batch_size": batch_size,
             "tie_rule": "score descending, then document id ascending",
@@ -379,6 +399,8 @@ def evaluate(
                 metrics=metrics,
                 batch_size=batch_size,
                 rrf_k=rrf_k,
+                fusion=fusion,
+                dense_weight=dense_weight,
                 device=device,
                 query_chunk_size=query_chunk_size,
                 corpus_chunk_size=corpus_chunk_size,

@@ -190,8 +190,15 @@ def plot_points(
     size = 14 if len(points) <= 2000 else 5
     for colour, name in zip(_colours(len(shown)), shown, strict=True):
         mask = labels_array == name
-        axes.scatter(points[mask, 0], points[mask, 1], s=size, color=colour, alpha=0.8, linewidths=0,
-                     label=legend[name])
+        axes.scatter(
+            points[mask, 0],
+            points[mask, 1],
+            s=size,
+            color=colour,
+            alpha=0.8,
+            linewidths=0,
+            label=legend[name],
+        )
     axes.set_xticks([])
     axes.set_yticks([])
     prop = FontProperties(fname=font, size=8) if font else FontProperties(size=8)

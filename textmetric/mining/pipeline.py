@@ -73,6 +73,8 @@ class MiningConfig:
     chunk_chars: int = 200
     chunk_overlap: int = 0
     adjacent_max_per_doc: int | None = None
+    cloze_window: int = 1
+    cloze_max_per_doc: int | None = None
     columns: str | None = None
     link_columns: str | None = None
     encoding: str | None = None
@@ -138,6 +140,8 @@ class MiningConfig:
             chunk_chars=self.chunk_chars,
             chunk_overlap=self.chunk_overlap,
             adjacent_max_per_doc=self.adjacent_max_per_doc,
+            cloze_window=self.cloze_window,
+            cloze_max_per_doc=self.cloze_max_per_doc,
         )
 
     def negative_settings(self) -> NegativeSettings:

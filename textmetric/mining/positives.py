@@ -9,6 +9,9 @@ strategy        anchor -> positive
 ``adjacent``    a chunk of a long document -> the next chunk (cut on Japanese sentence boundaries by
                 :func:`textmetric.text.sentences.chunk_text`, at most ``chunk_chars`` characters each)
 ``links``       a link's source document -> its target (résumé -> the posting applied to; query -> click)
+``cloze``       a sentence of a document made a question (one noun phrase -> 何, :mod:`textmetric.text.cloze`)
+                -> the document's title and that sentence with ``cloze_window`` neighbours each side:
+                self-supervised query -> passage pairs for a corpus that has no queries
 ==============  =======================================================================================
 
 Pairs remember which documents they came from (``anchor_doc``, ``positive_doc``): the negative miners
@@ -31,7 +34,7 @@ from textmetric.errors import ConfigError, InputError
 from textmetric.mining.documents import Documents, Links
 from textmetric.text.sentences import chunk_text
 
-STRATEGIES = ("title-body", "same-label", "adjacent", "links")
+STRATEGIES = ("title-body", "same-label", "adjacent", "links", "cloze")
 
 
 @dataclass
@@ -43,6 +46,9 @@ class PositiveSettings:
     chunk_chars: int = 200
     chunk_overlap: int = 0
     adjacent_max_per_doc: int | None = None
+    cloze_window: int = 1
+    cloze_min_chars: int = 8
+    cloze_max_per_doc: int | None = None
 
     def __post_init__(self) -> None:
         if self.same_label_per_doc < 1:
@@ -55,6 +61,10 @@ class PositiveSettings:
             raise ConfigError("chunk_overlap must be >= 0")
         if self.adjacent_max_per_doc is not None and self.adjacent_max_per_doc < 1:
             raise ConfigError("adjacent_max_per_doc must be >= 1")
+        if self.cloze_window < 0:
+            raise ConfigError("cloze_window must be >= 0")
+        if self.cloze_max_per_doc is not None and self.cloze_max_per_doc < 1:
+            raise ConfigError("cloze_max_per_doc must be >= 1")
 
 
 @dataclass
@@ -170,6 +180,46 @@ def adjacent_pairs(
     return anchors, positives, np.asarray(owner, dtype=np.int64)
 
 
+def cloze_pairs(
+    docs: Documents, *, window: int, min_chars: int, max_per_doc: int | None, seed: int
+) -> tuple[list[str], list[str], np.ndarray]:
+    """(cloze question, ``title [SEP] `` + the sentence's window) for the sentences of every document.
+
+    Sentences shorter than ``min_chars`` or with fewer than two noun phrases are skipped; with
+    ``max_per_doc`` a document gives its first that many questions. The noun replaced is drawn
+    from a generator seeded by ``seed`` and the document number, so the pairs do not depend on
+    which other documents are mined.
+    """
+    import random
+
+    from textmetric.data.jglue import SEP
+    from textmetric.text.cloze import cloze_question
+    from textmetric.text.sentences import split_sentences
+
+    anchors: list[str] = []
+    positives: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(docs.texts):
+        rng = random.Random(f"{seed}-{i}")
+        title = docs.titles[i] if docs.titles is not None else ""
+        sentences = split_sentences(text)
+        made = 0
+        for j, sentence in enumerate(sentences):
+            if max_per_doc is not None and made >= max_per_doc:
+                break
+            if len(sentence) < min_chars:
+                continue
+            question = cloze_question(sentence, rng, nfkc=False)  # documents are normalised already
+            if question is None:
+                continue
+            passage = "".join(sentences[max(0, j - window) : j + window + 1])
+            anchors.append(question)
+            positives.append(f"{title}{SEP}{passage}" if title else passage)
+            owner.append(i)
+            made += 1
+    return anchors, positives, np.asarray(owner, dtype=np.int64)
+
+
 def mine_positives(
     docs: Documents,
     strategies: Sequence[str],
@@ -249,6 +299,17 @@ def mine_positives(
             counts[name] = add(code, first, second, owner, owner, False, False, False)
             if not len(owner):
                 notes.append(f"adjacent: no document is longer than chunk_chars={settings.chunk_chars}")
+        elif name == "cloze":
+            questions, passages, owner = cloze_pairs(
+                docs,
+                window=settings.cloze_window,
+                min_chars=settings.cloze_min_chars,
+                max_per_doc=settings.cloze_max_per_doc,
+                seed=seed,
+            )
+            counts[name] = add(code, questions, passages, owner, owner, False, False, False)
+            if not len(owner):
+                notes.append(f"cloze: no sentence of {settings.cloze_min_chars}+ characters with two nouns")
         else:
             assert links is not None
             s, t = links.source, links.target
@@ -279,6 +340,7 @@ __all__ = [
     "PositiveSettings",
     "Positives",
     "adjacent_pairs",
+    "cloze_pairs",
     "mine_positives",
     "same_label_pairs",
     "title_body_pairs",

@@ -1,12 +1,19 @@
 """Search building blocks shared by evaluation, mining and the index: exact batched top-k,
-BM25 over Japanese words, reciprocal rank fusion.
+BM25 over Japanese words, rank and score fusion.
 
 All of them rank by score, highest first, and break ties by the lower document index, so that
 every retriever in textmetric is deterministic and comparable.
 """
 
 from textmetric.search.bm25 import BM25Retriever
-from textmetric.search.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion, rrf_topk
+from textmetric.search.fusion import (
+    DEFAULT_RRF_K,
+    FUSIONS,
+    convex_fusion,
+    fuse_topk,
+    reciprocal_rank_fusion,
+    rrf_topk,
+)
 from textmetric.search.topk import (
     SIMILARITIES,
     TopK,
@@ -18,11 +25,14 @@ from textmetric.search.topk import (
 
 __all__ = [
     "DEFAULT_RRF_K",
+    "FUSIONS",
     "SIMILARITIES",
     "BM25Retriever",
     "TopK",
     "TopKAccumulator",
+    "convex_fusion",
     "dense_topk",
+    "fuse_topk",
     "merge_topk",
     "reciprocal_rank_fusion",
     "rrf_topk",
