@@ -7,7 +7,7 @@ import pytest
 
 from textmetric.errors import ConfigError
 from textmetric.evaluation.datasets import RetrievalData
-from textmetric.evaluation.hybrid import hybrid_topk, query_folds
+from textmetric.evaluation.hybrid import describe_hybrid, hybrid_topk, query_folds
 from textmetric.evaluation.metrics import evaluate_rankings
 from textmetric.search import TopK, rrf_topk
 
@@ -61,12 +61,16 @@ def test_convex_weight_is_chosen_on_the_other_fold():
     assert _ndcg(data, hybrid) < 1.0  # held out, it is not: the report does not flatter the hybrid
     wrong = hybrid.indices[fold == 1, 0]
     assert all(doc % 3 == 1 for doc in wrong)  # the distractor first, as BM25 put it
+    assert info["fold_weights"] == [0.15, 0.05]
+    line = describe_hybrid(info)
+    assert "model weight 0.15 / 0.05" in line and "0.15 on all queries" in line
 
 
 def test_fixed_weight_and_default_rrf():
     data, runs, _ = _data()
     rrf, info = hybrid_topk(data, runs["bm25"], runs["dense"], depth=3)
     assert info == {"fusion": "rrf", "dense_weight": "equal"}
+    assert describe_hybrid(info) == "rrf fusion, equal weights"
     assert rrf.indices.tolist() == rrf_topk([runs["bm25"], runs["dense"]], top_k=3).indices.tolist()
     bm25_only, _ = hybrid_topk(data, runs["bm25"], runs["dense"], fusion="convex", dense_weight=0.0, depth=3)
     assert bm25_only.indices.tolist() == runs["bm25"].indices.tolist()

@@ -128,7 +128,10 @@ def test_cli_evaluate_convex_hybrid_records_its_weights(model_dir, small_sets, t
     args = ["evaluate", str(model_dir), "--retrieval", str(jsquad), "--baselines", "hybrid"]
     result = runner.invoke(app, [*args, "--fusion", "convex", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "fold_weights" in result.output
+    assert "each half of the queries ranked with the weight best on the other half" in " ".join(
+        result.output.split()
+    )
+    assert "Hybrid: convex fusion" in (out / "report.md").read_text("utf-8")
     hybrid = json.loads((out / "metrics.json").read_text("utf-8"))["datasets"][0]["summary"]["hybrid"]
     assert hybrid["fusion"] == "convex" and len(hybrid["fold_weights"]) == 2
     assert all(0 < w < 1 for w in [*hybrid["fold_weights"], hybrid["best_weight_all_queries"]])

@@ -64,6 +64,7 @@ def evaluate(
     """
     from textmetric.evaluation import DEFAULT_RETRIEVAL_METRICS
     from textmetric.evaluation import evaluate as run_evaluation
+    from textmetric.evaluation.hybrid import describe_hybrid
 
     report = run_evaluation(
         model,
@@ -91,7 +92,7 @@ def evaluate(
         out.print(table)
     for dataset in report.datasets:
         if "hybrid" in dataset.summary:
-            console.print(f"{dataset.name} hybrid: {dataset.summary['hybrid']}")
+            console.print(f"{dataset.name} hybrid: {describe_hybrid(dataset.summary['hybrid'])}")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     if output is not None:

@@ -108,4 +108,18 @@ def hybrid_topk(
     }
 
 
-__all__ = ["DENSE_WEIGHT_GRID", "check_fusion", "hybrid_topk", "query_folds"]
+def describe_hybrid(info: dict[str, Any]) -> str:
+    """One line for people: how the hybrid of a report was fused."""
+    if "fold_weights" in info:
+        folds = " / ".join(f"{w:g}" for w in info["fold_weights"])
+        return (
+            f"convex fusion, model weight {folds} (each half of the queries ranked with the weight "
+            f"best on the other half); {info['best_weight_all_queries']:g} on all queries "
+            f"(for `textmetric index --fusion convex --dense-weight`)"
+        )
+    weight = info["dense_weight"]
+    weights = "equal weights" if weight == "equal" else f"model weight {weight:g}"
+    return f"{info['fusion']} fusion, {weights}"
+
+
+__all__ = ["DENSE_WEIGHT_GRID", "check_fusion", "describe_hybrid", "hybrid_topk", "query_folds"]

@@ -223,9 +223,13 @@ class EvaluationReport:
             metrics = dataset.metric_names()
             lines.append(f"## {dataset.name} ({dataset.task})")
             lines.append("")
-            lines.append(
-                f"Source: `{dataset.source}`; " + ", ".join(f"{k}: {v}" for k, v in dataset.summary.items())
-            )
+            summary = {k: v for k, v in dataset.summary.items() if k != "hybrid"}
+            lines.append(f"Source: `{dataset.source}`; " + ", ".join(f"{k}: {v}" for k, v in summary.items()))
+            if "hybrid" in dataset.summary:
+                from textmetric.evaluation.hybrid import describe_hybrid
+
+                lines.append("")
+                lines.append(f"Hybrid: {describe_hybrid(dataset.summary['hybrid'])}.")
             for path, digest in dataset.files.items():
                 lines.append(f"- `{path}` sha256 `{digest}`")
             lines.append("")
