@@ -126,8 +126,9 @@ def test_cli_evaluate_convex_hybrid_records_its_weights(model_dir, small_sets, t
     runner = CliRunner()
     out = tmp_path / "convex"
     args = ["evaluate", str(model_dir), "--retrieval", str(jsquad), "--baselines", "hybrid"]
-    result = runner.invoke(app, [*args, "--fusion", "convex", "--out", str(out)])
+    result = runner.invoke(app, [*args, "--fusion", "convex", "--max-seq-length", "48", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text("utf-8"))["settings"]["max_seq_length"] == 48
     assert "each half of the queries ranked with the weight best on the other half" in " ".join(
         result.output.split()
     )
@@ -139,6 +140,8 @@ def test_cli_evaluate_convex_hybrid_records_its_weights(model_dir, small_sets, t
     assert bad.exit_code == 2 and "between 0 and 1" in bad.output
     bad = runner.invoke(app, [*args, "--fusion", "max"])
     assert bad.exit_code == 2 and "unknown fusion" in bad.output
+    bad = runner.invoke(app, [*args, "--max-seq-length", "0"])
+    assert bad.exit_code == 2 and "max_seq_length must be >= 1" in bad.output
 
 
 def test_base_model_named_by_the_model_metadata(model_dir, small_sets, tmp_path):
@@ -193,3 +196,21 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
     assert systems["base"]["spearman"] == pytest.approx(before, abs=1e-6)
     assert systems["model"]["spearman"] == pytest.approx(after, abs=1e-6)
     assert systems["base"]["spearman"] != pytest.approx(systems["model"]["spearman"], abs=1e-4)
+
+
+def test_max_seq_length_applies_for_the_run_only(model_dir, small_sets):
+    from sentence_transformers import SentenceTransformer
+
+    _, jsquad = small_sets
+    model = SentenceTransformer(str(model_dir))
+    saved = model.max_seq_length
+
+    def ndcg(**options) -> float:
+        report = evaluate(model, retrieval=[jsquad], plots=False, **options)
+        return report.datasets[0].systems["model"]["ndcg@10"]
+
+    full = ndcg()
+    short = ndcg(max_seq_length=8)  # paragraphs cut to 6 tokens rank differently
+    assert short != pytest.approx(full)
+    assert model.max_seq_length == saved  # the caller's model is left as it was given
+    assert ndcg(max_seq_length=saved) == pytest.approx(full)

@@ -48,6 +48,11 @@ def evaluate(
         help="The model's weight in the hybrid, 0-1 [default: equal for rrf, cross-validated for convex].",
     ),
     batch_size: int = typer.Option(64, "--batch-size", help="Encoding batch size."),
+    max_seq_length: int = typer.Option(
+        None,
+        "--max-seq-length",
+        help="Tokens kept per text [default: as the model was saved]; raise it for passages.",
+    ),
     split: str = typer.Option("test", "--split", help="qrels split of a BEIR folder."),
     nfkc: bool = typer.Option(
         None, "--nfkc/--no-nfkc", help="NFKC-normalise the data (default: as the model was trained)."
@@ -83,6 +88,7 @@ def evaluate(
         rrf_k=rrf_k,
         fusion=fusion,
         dense_weight=dense_weight,
+        max_seq_length=max_seq_length,
         nfkc=nfkc,
         split=split,
         device=device,

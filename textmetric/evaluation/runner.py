@@ -7,9 +7,10 @@ scored by :mod:`textmetric.evaluation.metrics`, so the numbers compare like with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,7 @@ def evaluate(
     rrf_k: int = DEFAULT_RRF_K,
     fusion: str = "rrf",
     dense_weight: float | None = None,
+    max_seq_length: int | None = None,
     nfkc: bool | None = None,
     split: str = "test",
     device: str | None = None,
@@ -310,6 +312,8 @@ def evaluate(
             (normalised scores; :mod:`textmetric.evaluation.hybrid`).
         dense_weight: the model's weight in the hybrid (BM25 gets ``1 - dense_weight``); ``None``:
             equal for ``rrf``, chosen by two-fold cross-validation over the queries for ``convex``.
+        max_seq_length: tokens kept per text by the model and the base (default: what each was
+            saved with; a model trained on sentences at 64 truncates passages unless raised).
         nfkc: NFKC-normalise the data (default: what the model was trained with, else on).
         split: which ``qrels/<split>.tsv`` of a BEIR folder to use.
         query_chunk_size, corpus_chunk_size: the top-k block shape (bounded memory).
@@ -362,6 +366,8 @@ def evaluate(
                 models["base"] = _rebuilt_tiny_base(model_path, device=device)
             else:
                 models["base"] = load_model(base_name, device=device)
+    if max_seq_length is not None and max_seq_length < 1:
+        raise ConfigError(f"max_seq_length must be >= 1, got {max_seq_length}")
     nfkc = _model_nfkc(model_path) if nfkc is None else nfkc
 
     report = EvaluationReport(
@@ -376,40 +382,56 @@ def evaluate(
             "rrf_k": rrf_k,
             "fusion": fusion,
             "dense_weight": dense_weight,
+            "max_seq_length": max_seq_length,
             "nfkc": nfkc,
             "batch_size": batch_size,
             "tie_rule": "score descending, then document id ascending",
             "lexical_tokens": "fugashi + unidic-lite surface forms, NFKC, no stop words",
         },
     )
-    for spec in sts:
-        logger.info("STS: %s", spec)
-        data = load_sts(spec, nfkc=nfkc, on_bad_row=on_bad_row)
-        report.datasets.append(
-            evaluate_sts(data, models, chosen, similarities=similarities, batch_size=batch_size)
-        )
-    for spec in retrieval:
-        logger.info("retrieval: %s", spec)
-        data = load_retrieval(spec, nfkc=nfkc, split=split, on_bad_row=on_bad_row)
-        report.datasets.append(
-            evaluate_retrieval(
-                data,
-                models,
-                chosen,
-                metrics=metrics,
-                batch_size=batch_size,
-                rrf_k=rrf_k,
-                fusion=fusion,
-                dense_weight=dense_weight,
-                device=device,
-                query_chunk_size=query_chunk_size,
-                corpus_chunk_size=corpus_chunk_size,
+    with _max_seq_length(models.values(), max_seq_length):
+        for spec in sts:
+            logger.info("STS: %s", spec)
+            data = load_sts(spec, nfkc=nfkc, on_bad_row=on_bad_row)
+            report.datasets.append(
+                evaluate_sts(data, models, chosen, similarities=similarities, batch_size=batch_size)
             )
-        )
+        for spec in retrieval:
+            logger.info("retrieval: %s", spec)
+            data = load_retrieval(spec, nfkc=nfkc, split=split, on_bad_row=on_bad_row)
+            report.datasets.append(
+                evaluate_retrieval(
+                    data,
+                    models,
+                    chosen,
+                    metrics=metrics,
+                    batch_size=batch_size,
+                    rrf_k=rrf_k,
+                    fusion=fusion,
+                    dense_weight=dense_weight,
+                    device=device,
+                    query_chunk_size=query_chunk_size,
+                    corpus_chunk_size=corpus_chunk_size,
+                )
+            )
     _dedupe_names(report)
     if out is not None:
         report.write(out, overwrite=overwrite, plots=plots)
     return report
+
+
+@contextlib.contextmanager
+def _max_seq_length(models: Iterable[Any], length: int | None) -> Iterator[None]:
+    """``max_seq_length`` set to ``length`` on every model for the block, then restored (a caller's
+    in-memory model is left as it was given)."""
+    saved = [(model, model.max_seq_length) for model in models] if length is not None else []
+    try:
+        for model, _ in saved:
+            model.max_seq_length = length
+        yield
+    finally:
+        for model, value in saved:
+            model.max_seq_length = value
 
 
 def _dedupe_names(report: EvaluationReport) -> None:
