@@ -560,8 +560,8 @@ def run_all(
                 row = future.result()
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-                if name == "recipe" and "plain-st" in names and not args.plain_st_seconds:
-                    submit("plain-st", seed, row["total_seconds"])
+                if ("plain-st", seed) in order and name == "recipe" and not args.plain_st_seconds:
+                    submit("plain-st", seed, row["total_seconds"])  # not for --recipe-seeds
     return sorted(rows, key=lambda r: order[(r["variant"], r["seed"])])
 
 
