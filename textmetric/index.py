@@ -114,14 +114,11 @@ class SimilarityIndex:
         dense_weight: float | None = None,
         batch_size: int | None = None,
     ) -> None:
-        from textmetric.search.fusion import FUSIONS
+        from textmetric.search.fusion import check_fusion
 
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; expected one of {', '.join(BACKENDS)}")
-        if fusion not in FUSIONS:
-            raise ConfigError(f"unknown fusion '{fusion}'; expected one of {', '.join(FUSIONS)}")
-        if dense_weight is not None and not 0.0 <= dense_weight <= 1.0:
-            raise ConfigError(f"dense_weight must be between 0 and 1, got {dense_weight}")
+        check_fusion(fusion, dense_weight)
         if hybrid and not store_text:
             raise ConfigError(
                 "hybrid search needs the document texts: do not combine hybrid with store_text=False"

@@ -16,23 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from textmetric.errors import ConfigError
 from textmetric.evaluation.datasets import RetrievalData
 from textmetric.evaluation.metrics import evaluate_rankings
-from textmetric.search.fusion import DEFAULT_RRF_K, FUSIONS, fuse_topk
+from textmetric.search.fusion import DEFAULT_RRF_K, check_fusion, fuse_topk
 from textmetric.search.topk import TopK
 
 DENSE_WEIGHT_GRID = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
 SELECTION_METRIC = "ndcg@10"
 FOLD_SEED = 0
 BM25_FLOORS = (0.0, None)  # [bm25, model]: a document BM25 did not list shares no word with the query
-
-
-def check_fusion(fusion: str, dense_weight: float | None) -> None:
-    if fusion not in FUSIONS:
-        raise ConfigError(f"unknown fusion '{fusion}'; expected one of {', '.join(FUSIONS)}")
-    if dense_weight is not None and not 0.0 <= dense_weight <= 1.0:
-        raise ConfigError(f"the dense weight must be between 0 and 1, got {dense_weight}")
 
 
 def _weights(dense_weight: float | None) -> list[float] | None:
@@ -122,4 +114,4 @@ def describe_hybrid(info: dict[str, Any]) -> str:
     return f"{info['fusion']} fusion, {weights}"
 
 
-__all__ = ["DENSE_WEIGHT_GRID", "check_fusion", "describe_hybrid", "hybrid_topk", "query_folds"]
+__all__ = ["DENSE_WEIGHT_GRID", "describe_hybrid", "hybrid_topk", "query_folds"]

@@ -26,7 +26,7 @@ from textmetric.evaluation.baselines import (
     tfidf_search,
 )
 from textmetric.evaluation.datasets import RetrievalData, STSData, file_sha256, load_retrieval, load_sts
-from textmetric.evaluation.hybrid import check_fusion, hybrid_topk
+from textmetric.evaluation.hybrid import hybrid_topk
 from textmetric.evaluation.metrics import (
     DEFAULT_RETRIEVAL_METRICS,
     evaluate_rankings,
@@ -39,7 +39,7 @@ from textmetric.evaluation.retrieval import dense_retrieval
 from textmetric.evaluation.sts import STS_SIMILARITIES, evaluate_sts_model, sts_metrics
 from textmetric.io import ensure_writable
 from textmetric.models.builder import TINY_JA
-from textmetric.search.fusion import DEFAULT_RRF_K
+from textmetric.search.fusion import DEFAULT_RRF_K, check_fusion
 
 logger = logging.getLogger(__name__)
 

@@ -62,6 +62,16 @@ def reciprocal_rank_fusion(
     return ordered[:top_k] if top_k is not None else ordered
 
 
+def check_fusion(fusion: str, dense_weight: float | None) -> None:
+    """A :class:`~textmetric.errors.ConfigError` for an unknown fusion or a weight outside [0, 1]."""
+    from textmetric.errors import ConfigError
+
+    if fusion not in FUSIONS:
+        raise ConfigError(f"unknown fusion '{fusion}'; expected one of {', '.join(FUSIONS)}")
+    if dense_weight is not None and not 0.0 <= dense_weight <= 1.0:
+        raise ConfigError(f"the dense weight must be between 0 and 1, got {dense_weight}")
+
+
 def _normalize(scores: np.ndarray, normalization: str) -> np.ndarray:
     scores = scores.astype(np.float64)
     if normalization == "zscore":
@@ -187,6 +197,7 @@ __all__ = [
     "DEFAULT_RRF_K",
     "FUSIONS",
     "NORMALIZATIONS",
+    "check_fusion",
     "convex_fusion",
     "fuse_topk",
     "reciprocal_rank_fusion",
