@@ -249,15 +249,17 @@ def _tiny_shape(args) -> dict[str, int]:
     }
 
 
-def build_base(work: Path, corpus: list[str], args, seed: int, *, mlm: bool) -> tuple[Path, float, dict]:
-    """tiny-ja vocabulary from ``corpus``; with ``mlm`` the MLM warm-up on it, else random weights."""
+def build_base(
+    work: Path, corpus: list[str], args, seed: int, *, mlm: bool, word_init: str = "random"
+) -> tuple[Path, float, dict]:
+    """tiny-ja vocabulary from ``corpus``; with ``mlm`` the MLM warm-up on it, else untrained."""
     from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja
     from textmetric.training.pretrain import pretrain_mlm
 
     shape = _tiny_shape(args)
-    tiny = TinyJaConfig(**shape, intermediate_size=4 * shape["hidden_size"], seed=seed)
+    tiny = TinyJaConfig(**shape, intermediate_size=4 * shape["hidden_size"], seed=seed, word_init=word_init)
     started, cpu = time.time(), cpu_seconds()
-    folder = work / f"base-{'mlm' if mlm else 'random'}-s{seed}"
+    folder = work / f"base-{'mlm' if mlm else 'untrained'}-{word_init}-s{seed}"
     info: dict[str, Any] = {}
     if mlm:
         result = pretrain_mlm(
@@ -311,9 +313,19 @@ def recipe_files(
 
 
 def supervised(
-    files: list[str], losses: list[str], output: Path, args, seed: int, *, model: str | None = None
+    files: list[str],
+    losses: list[str],
+    output: Path,
+    args,
+    seed: int,
+    *,
+    model: str | None = None,
+    word_init: str | None = None,
 ) -> tuple[Path, float]:
-    """``train()`` with the recipe config; only the files, output, seed (and CLI overrides) change."""
+    """``train()`` with the recipe config; only the files, output, seed (and CLI overrides) change.
+
+    ``word_init`` replaces the config's ``tiny_word_init`` (the ``no-ppmi`` ablation).
+    """
     from textmetric.training import TrainConfig, train
 
     shape = _tiny_shape(args)
@@ -332,6 +344,7 @@ def supervised(
         tiny_hidden_size=shape["hidden_size"],
         tiny_layers=shape["num_layers"],
         tiny_heads=shape["num_heads"],
+        **({"tiny_word_init": word_init} if word_init else {}),
     )
     started, cpu = time.time(), cpu_seconds()
     train(config)
@@ -449,9 +462,11 @@ def lexical_baselines() -> dict[str, float]:
 
 # ------------------------------------------------------------------------------------------ main
 
-# name: which of the config's files to drop, which positives file, MLM warm-up first
+# name: which of the config's files to drop, which positives file, MLM warm-up first, and the
+# tiny-ja word embeddings' initialisation if not the config's
 VARIANTS: dict[str, dict[str, Any]] = {
     "recipe": {"drop": (), "positives": "positives", "mlm": False},
+    "no-ppmi": {"drop": (), "positives": "positives", "mlm": False, "word_init": "random"},
     "no-image-pairs": {"drop": (), "positives": "positives_noimage", "mlm": False},
     "no-jnli": {"drop": (), "positives": "positives_nojnli", "mlm": False},
     "no-pair-mnrl": {"drop": ("positives.jsonl",), "positives": "positives", "mlm": False},
@@ -465,11 +480,15 @@ def run_variant(name: str, seed: int, args, work: Path, prep: dict[str, Any]) ->
     spec = VARIANTS[name]
     files, losses = recipe_files(prep, spec["drop"], positives=spec["positives"])
     base_s, info, model = 0.0, {}, None
+    word_init = spec.get("word_init")
     if spec["mlm"]:
-        base, base_s, info = build_base(work / name, prep["corpus"], args, seed, mlm=True)
+        init = word_init or recipe_settings().get("tiny_word_init", "random")
+        base, base_s, info = build_base(work / name, prep["corpus"], args, seed, mlm=True, word_init=init)
         model = str(base)
     cpu = cpu_seconds()
-    output, train_s = supervised(files, losses, work / name / f"model-s{seed}", args, seed, model=model)
+    output, train_s = supervised(
+        files, losses, work / name / f"model-s{seed}", args, seed, model=model, word_init=word_init
+    )
     info["train_cpu_seconds"] = round(cpu_seconds() - cpu, 1)
     info["cpu_seconds"] = round(info["train_cpu_seconds"] + info.get("base_cpu_seconds", 0.0), 1)
     return {

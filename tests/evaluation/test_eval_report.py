@@ -160,8 +160,14 @@ def test_base_model_named_by_the_model_metadata(model_dir, small_sets, tmp_path)
     assert systems["base"] == pytest.approx(systems["model"])  # same weights
 
 
-def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts_rows):
-    """`base` for a model trained from tiny-ja is the untrained network: training's "before"."""
+@pytest.mark.parametrize("word_init", ["random", "ppmi"])
+def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts_rows, word_init):
+    """`base` for a model trained from tiny-ja is the untrained network: training's "before".
+
+    With PPMI word vectors the base also depends on the training texts: they are read again from
+    the files train_config.json names, and a clear error says so when they are gone.
+    """
+    from textmetric.errors import ModelLoadError
     from textmetric.training import TrainConfig, train
 
     sts, _ = small_sets
@@ -186,6 +192,7 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
         tiny_hidden_size=64,
         tiny_layers=1,
         tiny_heads=2,
+        tiny_word_init=word_init,
         save_steps=1000,
     )
     result = train(config)
@@ -196,6 +203,10 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
     assert systems["base"]["spearman"] == pytest.approx(before, abs=1e-6)
     assert systems["model"]["spearman"] == pytest.approx(after, abs=1e-6)
     assert systems["base"]["spearman"] != pytest.approx(systems["model"]["spearman"], abs=1e-4)
+    if word_init == "ppmi":
+        pairs.unlink()
+        with pytest.raises(ModelLoadError, match=r"pairs\.jsonl.*--base-model"):
+            evaluate(str(result.output), sts=[sts], baselines="base")
 
 
 def test_max_seq_length_applies_for_the_run_only(model_dir, small_sets):

@@ -16,6 +16,7 @@ def data(fmt: str) -> PairData:
         "labelled": ["text", "label"],
         "binary": ["sentence1", "sentence2", "label"],
         "triplets": ["anchor", "positive", "negative"],
+        "pairs": ["anchor", "positive"],
     }[fmt]
     records = {c: ["a", "b"] for c in columns}
     if "label" in columns:
@@ -105,3 +106,21 @@ def test_triplet_is_facenets_squared_distance_with_alpha_0_2():
     # max(0, ‖a−p‖² − ‖a−n‖² + 0.2): 0.25 − 0.36 + 0.2 and 2 − 0.01 + 0.2
     value = loss.compute_loss_from_embeddings([anchor, positive, negative], torch.zeros(2))
     assert value.item() == pytest.approx((0.09 + 2.19) / 2, rel=1e-5)
+
+
+def test_mnrl_symmetric_averages_both_directions():
+    """anchor -> positive over the batch's positives, and positive -> anchor over its anchors."""
+    import torch.nn.functional as F
+
+    anchors = F.normalize(torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]]), dim=-1)
+    positives = F.normalize(torch.tensor([[0.8, 0.6], [1.0, 1.0], [-0.2, 1.0]]), dim=-1)
+    scores = 20.0 * anchors @ positives.T
+    target = torch.arange(3)
+    forward = F.cross_entropy(scores, target)
+    backward = F.cross_entropy(scores.T, target)
+    symmetric = build_loss("mnrl-symmetric", Stub(), data("pairs"))
+    one_way = build_loss("mnrl", Stub(), data("pairs"))
+    got = symmetric.compute_loss_from_embeddings([anchors, positives], None)
+    torch.testing.assert_close(got, (forward + backward) / 2)
+    torch.testing.assert_close(one_way.compute_loss_from_embeddings([anchors, positives], None), forward)
+    assert get_loss("mnrl-symmetric").sampler == "no_duplicates"

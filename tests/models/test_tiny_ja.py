@@ -7,6 +7,7 @@ import filecmp
 import pytest
 from transformers import AutoModel, AutoTokenizer, BertJapaneseTokenizer
 
+from textmetric.errors import ConfigError
 from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja, mecab_word_tokenizer, rebuild_tiny_ja
 
 SMALL = TinyJaConfig(vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64)
@@ -82,3 +83,45 @@ def test_rebuild_from_vocabulary_gives_the_same_untrained_weights(tmp_path, japa
         AutoModel.from_pretrained(other_seed).embeddings.word_embeddings.weight
         == wa.embeddings.word_embeddings.weight
     ).all()
+
+
+def test_ppmi_word_init_puts_co_occurring_words_together(tmp_path, japanese_texts):
+    """word_init="ppmi": same vocabulary and network, word embeddings from the texts' co-occurrences."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    random = replace(SMALL, vocab_size=3000)  # enough for whole words such as 電車 and 女性
+    ppmi = replace(random, word_init="ppmi")
+    random_dir = build_tiny_ja(japanese_texts, tmp_path / "random", config=random)
+    ppmi_dir = build_tiny_ja(japanese_texts, tmp_path / "ppmi", config=ppmi)
+    assert filecmp.cmp(random_dir / "vocab.txt", ppmi_dir / "vocab.txt", shallow=False)
+    random_model, ppmi_model = AutoModel.from_pretrained(random_dir), AutoModel.from_pretrained(ppmi_dir)
+    words_random = random_model.embeddings.word_embeddings.weight.detach().numpy()
+    words = ppmi_model.embeddings.word_embeddings.weight.detach().numpy()
+    assert (words[0] == words_random[0]).all()  # [PAD] keeps its row
+    assert not np.allclose(words[10:], words_random[10:])
+    assert words.std() == pytest.approx(ppmi_model.config.initializer_range, rel=0.2)  # BERT's scale
+    pa, pb = random_model.encoder.state_dict(), ppmi_model.encoder.state_dict()
+    assert all((pa[name] == pb[name]).all() for name in pa)  # the rest of the network is unchanged
+
+    # Words used in the same slots of the captions end up close; unrelated words do not.
+    tokenizer = AutoTokenizer.from_pretrained(ppmi_dir)
+    vocab = tokenizer.get_vocab()
+
+    def cos(a: str, b: str, table) -> float:
+        x, y = table[vocab[a]], table[vocab[b]]
+        return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
+
+    assert cos("電車", "列車", words) > cos("電車", "男性", words) + 0.3
+    assert cos("男性", "女性", words) > cos("男性", "電車", words) + 0.3
+    assert cos("電車", "列車", words) > cos("電車", "列車", words_random) + 0.3
+
+    rebuilt = rebuild_tiny_ja(ppmi_dir / "vocab.txt", tmp_path / "rebuilt", config=ppmi, texts=japanese_texts)
+    assert (
+        AutoModel.from_pretrained(rebuilt).embeddings.word_embeddings.weight.detach().numpy() == words
+    ).all()
+    with pytest.raises(ValueError, match="needs the texts"):
+        rebuild_tiny_ja(ppmi_dir / "vocab.txt", tmp_path / "no-texts", config=ppmi)
+    with pytest.raises(ConfigError, match="word_init must be one of random, ppmi"):
+        TinyJaConfig(word_init="glove")

@@ -29,6 +29,11 @@ def pretrain(
     hidden_size: int = typer.Option(256, help="tiny-ja: hidden size."),
     layers: int = typer.Option(4, help="tiny-ja: transformer layers."),
     heads: int = typer.Option(4, help="tiny-ja: attention heads."),
+    word_init: str = typer.Option(
+        "ppmi",
+        "--word-init",
+        help="tiny-ja: word embeddings from the texts' co-occurrences (ppmi) or random.",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --output."),
 ) -> None:
     """Warm a base up with masked language modelling; the folder is a base for `textmetric train --model`.
@@ -48,6 +53,7 @@ def pretrain(
         num_heads=heads,
         intermediate_size=4 * hidden_size,
         seed=seed,
+        word_init=word_init,
     )
     result = pretrain_mlm(
         corpus,

@@ -34,6 +34,12 @@ def train(
     warmup: float = typer.Option(None, help="Warm-up: a ratio of the steps (<1) or a step count."),
     max_seq_length: int = typer.Option(None, help="Tokens kept per text [default: 128]."),
     seed: int = typer.Option(None, help="Random seed [default: 42]."),
+    word_init: str = typer.Option(
+        None,
+        "--word-init",
+        help="tiny-ja: word embeddings from the training texts' co-occurrences (ppmi) or random "
+        "[default: ppmi].",
+    ),
     eval_sts: list[Path] = typer.Option(
         None, "--eval-sts", help="Scored pair file for STS Spearman (repeatable)."
     ),
@@ -105,6 +111,7 @@ def train(
         "warmup": warmup,
         "max_seq_length": max_seq_length,
         "seed": seed,
+        "tiny_word_init": word_init,
         "eval_sts": [str(p) for p in eval_sts] if eval_sts else None,
         "eval_retrieval": list(eval_retrieval) if eval_retrieval else None,
         "eval_steps": eval_steps,

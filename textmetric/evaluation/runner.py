@@ -129,14 +129,41 @@ def _rebuilt_tiny_base(model_path: str, *, device: str | None):
             f"{folder} was trained from 'tiny-ja' but does not record its shape and seed "
             "(trained before textmetric recorded them); pass --base-model with the saved base folder"
         )
+    tiny = TinyJaConfig(**recorded)
+    texts = _training_texts(folder) if tiny.word_init != "random" else None
     with tempfile.TemporaryDirectory(prefix="tiny-ja-base-") as tmp:
-        base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=TinyJaConfig(**recorded))
+        base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=tiny, texts=texts)
         model = build_dual_encoder(
             str(base),
             pooling=meta.pooling,
             max_seq_length=meta.max_seq_length or 256,  # type: ignore[union-attr]
         )
     return model.to(device) if device else model
+
+
+def _training_texts(folder: Path) -> list[str]:
+    """The training texts of a model, read again from the files its ``train_config.json`` names.
+
+    A tiny-ja base with ``word_init="ppmi"`` took its word vectors from these texts, so its
+    untrained weights cannot be rebuilt without them.
+    """
+    from textmetric.training.config import TrainConfig
+    from textmetric.training.trainer import load_training_data, tiny_base_texts
+
+    recorded = folder / "train_config.json"
+    if not recorded.is_file():
+        raise ModelLoadError(
+            f"{folder}: its tiny-ja base took PPMI word vectors from the training texts, and "
+            "train_config.json (which names the training files) is missing; pass --base-model"
+        )
+    config = TrainConfig.from_file(recorded)
+    missing = [path for path in config.data if not Path(path).is_file()]
+    if missing:
+        raise ModelLoadError(
+            f"{folder}: its tiny-ja base took PPMI word vectors from the training texts, and "
+            f"{', '.join(missing)} (named in train_config.json) cannot be read here; pass --base-model"
+        )
+    return tiny_base_texts(load_training_data(config))
 
 
 def _model_nfkc(model_path: str | None) -> bool:

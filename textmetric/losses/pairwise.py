@@ -3,6 +3,9 @@
 * ``mnrl``: Multiple Negatives Ranking / InfoNCE (van den Oord et al. 2018; Henderson et al.
   2017): softmax over the anchor's similarity to its positive against every other positive (and
   hard negative) in the batch. The workhorse for ``anchor, positive[, negative...]`` data.
+* ``mnrl-symmetric``: the same, in both directions (the positive also has to find its anchor
+  among the batch's anchors: the bidirectional loss of Yang et al. 2019): for pairs whose relation
+  is symmetric (paraphrases, captions of one image) it gets two lessons from each batch.
 * ``cosent``: CoSENT (Su 2022): a ranking loss over all pairs of pairs in the batch, so that
   pairs with higher gold scores get higher cosine similarity. Best for graded scores.
 * ``contrastive``: Hadsell, Chopra & LeCun 2006, ``½·[y·d² + (1−y)·max(0, m − d)²]`` with ``d``
@@ -53,6 +56,14 @@ def _mnrl(model, data, *, scale: float):
     return MultipleNegativesRankingLoss(model, scale=scale)
 
 
+def _mnrl_symmetric(model, data, *, scale: float):
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    return MultipleNegativesRankingLoss(
+        model, scale=scale, directions=("query_to_doc", "doc_to_query"), partition_mode="per_direction"
+    )
+
+
 def _cosent(model, data, *, scale: float):
     from sentence_transformers.sentence_transformer.losses import CoSENTLoss
 
@@ -83,6 +94,17 @@ register(
         _PAIR_FORMATS,
         _mnrl,
         "in-batch negatives (InfoNCE); anchor/positive pairs, optional hard negatives",
+        sampler="no_duplicates",
+        in_batch_negatives=True,
+        params={"scale": 20.0},
+    )
+)
+register(
+    LossSpec(
+        "mnrl-symmetric",
+        _PAIR_FORMATS,
+        _mnrl_symmetric,
+        "in-batch negatives both ways: anchor -> positive and positive -> anchor",
         sampler="no_duplicates",
         in_batch_negatives=True,
         params={"scale": 20.0},

@@ -20,11 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from textmetric.errors import ConfigError
 from textmetric.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORD_INITS = ("random", "ppmi")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,13 @@ class TinyJaConfig:
     max_position_embeddings: int = 512
     min_frequency: int = 2
     seed: int = 42
+    # "random" (BERT's initialisation) or "ppmi": word embeddings from the co-occurrences of the
+    # tokens in the texts the vocabulary is learned from (textmetric.models.word_vectors).
+    word_init: str = "random"
+
+    def __post_init__(self) -> None:
+        if self.word_init not in WORD_INITS:
+            raise ConfigError(f"word_init must be one of {', '.join(WORD_INITS)}, not '{self.word_init}'")
 
 
 def mecab_word_tokenizer(normalize_text: bool = True):
@@ -118,23 +127,35 @@ def build_tiny_ja(
         raise ValueError("tiny-ja needs at least one non-empty text to learn its vocabulary from")
     vocab = learn_wordpiece_vocab(texts, vocab_size=config.vocab_size, min_frequency=config.min_frequency)
     logger.info("tiny-ja: vocabulary of %d tokens from %d texts", len(vocab), len(texts))
-    return _write_tiny_ja(vocab, output_dir, config, overwrite=overwrite, num_texts=len(texts))
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=overwrite, texts=texts)
 
 
-def rebuild_tiny_ja(vocab_file: str | Path, output_dir: str | Path, *, config: TinyJaConfig) -> Path:
+def rebuild_tiny_ja(
+    vocab_file: str | Path,
+    output_dir: str | Path,
+    *,
+    config: TinyJaConfig,
+    texts: Sequence[str] | None = None,
+) -> Path:
     """The untrained tiny-ja base of a trained model, from its ``vocab.txt`` and recorded config.
 
     The random initialisation depends only on the config (seed included) and the vocabulary size,
     so this gives the very weights training started from: the ``base`` baseline of
-    ``textmetric evaluate`` for a model trained from ``tiny-ja``.
+    ``textmetric evaluate`` for a model trained from ``tiny-ja``. With ``word_init="ppmi"`` the
+    word embeddings also depend on the texts the base was built from: pass the same ``texts``.
     """
     lines = Path(vocab_file).read_text(encoding="utf-8").split("\n")
     vocab = lines[:-1] if lines and lines[-1] == "" else lines
-    return _write_tiny_ja(vocab, output_dir, config, overwrite=True, num_texts=None)
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=True, texts=texts)
 
 
 def _write_tiny_ja(
-    vocab: list[str], output_dir: str | Path, config: TinyJaConfig, *, overwrite: bool, num_texts: int | None
+    vocab: list[str],
+    output_dir: str | Path,
+    config: TinyJaConfig,
+    *,
+    overwrite: bool,
+    texts: Sequence[str] | None,
 ) -> Path:
     import torch
     from transformers import BertConfig, BertJapaneseTokenizer, BertModel
@@ -167,9 +188,39 @@ def _write_tiny_ja(
             model = BertModel(bert_config)
         finally:
             torch.random.set_rng_state(generator_state)
+        if config.word_init == "ppmi":
+            if not texts:
+                raise ValueError("word_init='ppmi' needs the texts the tiny-ja base was built from")
+            _init_word_embeddings(model, tokenizer, texts, config)
         model.save_pretrained(str(tmp))
+        num_texts = len(texts) if texts is not None else None
         (tmp / "tiny_ja.json").write_text(
             json.dumps({**asdict(config), "num_texts": num_texts, "vocab_tokens": len(vocab)}, indent=2),
             encoding="utf-8",
         )
     return Path(output_dir)
+
+
+def _init_word_embeddings(model, tokenizer, texts: Sequence[str], config: TinyJaConfig) -> None:
+    """PPMI-SVD vectors of the tokens of ``texts`` in place of the random word embeddings.
+
+    They are scaled to BERT's initialisation scale (``initializer_range``), so that the sum with the
+    position and type embeddings, and the layer norm after it, see inputs of the usual size.
+    Tokens never seen next to another one ([PAD], [MASK], rare characters) keep their random row.
+    """
+    import torch
+
+    from textmetric.models.word_vectors import ppmi_svd_vectors
+
+    unique = sorted(set(texts))
+    sequences = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in unique]
+    vectors, has_context = ppmi_svd_vectors(sequences, len(tokenizer), config.hidden_size, seed=config.seed)
+    has_context[tokenizer.pad_token_id] = False
+    if not has_context.any():
+        raise ValueError("word_init='ppmi': no two tokens of the texts occur next to each other")
+    seen = vectors[has_context]
+    seen = seen / max(float(seen.std()), 1e-12) * model.config.initializer_range
+    weight = model.embeddings.word_embeddings.weight
+    with torch.no_grad():
+        weight[torch.from_numpy(has_context)] = torch.from_numpy(seen).to(weight.dtype)
+    logger.info("tiny-ja: PPMI word vectors for %d of %d tokens", int(has_context.sum()), len(has_context))

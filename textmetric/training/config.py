@@ -9,6 +9,7 @@ from typing import Any
 
 from textmetric.errors import ConfigError
 from textmetric.models.builder import DEFAULT_BASE_MODEL, TINY_JA
+from textmetric.models.tiny_ja import WORD_INITS
 
 # A model trained from scratch needs a much larger step than a pretrained BERT (3e-4 worked for
 # tiny-ja on JSTS; 2e-5 to 5e-5 is the usual range for fine-tuning BERT-base).
@@ -55,6 +56,7 @@ class TrainConfig:
     tiny_hidden_size: int = 256
     tiny_layers: int = 4
     tiny_heads: int = 4
+    tiny_word_init: str = "ppmi"  # or "random"; see textmetric.models.word_vectors
     # throughput and devices
     fast_tokenizer: bool = True
     dataloader_workers: int = 0
@@ -83,6 +85,10 @@ class TrainConfig:
             )
         if self.on_bad_row not in ("error", "skip"):
             raise ConfigError(f"on_bad_row must be 'error' or 'skip', not '{self.on_bad_row}'")
+        if self.tiny_word_init not in WORD_INITS:
+            raise ConfigError(
+                f"tiny_word_init must be one of {', '.join(WORD_INITS)}, not '{self.tiny_word_init}'"
+            )
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise ConfigError(f"precision must be auto, fp32, fp16 or bf16, not '{self.precision}'")
 

@@ -191,9 +191,13 @@ def build_tiny_base(config: TrainConfig, datasets: list[PairData], output: Path)
             f"process {rank()} of {world_size()} cannot see {base_dir}, which process 0 wrote: "
             "--output must be on a filesystem that every node shares"
         )
-    texts = [t for d in datasets for t in d.texts()]
-    build_tiny_ja(texts, base_dir, config=tiny_config(config), overwrite=True)
+    build_tiny_ja(tiny_base_texts(datasets), base_dir, config=tiny_config(config), overwrite=True)
     return base_dir
+
+
+def tiny_base_texts(datasets: list[PairData]) -> list[str]:
+    """The texts a tiny-ja base learns its vocabulary (and PPMI word vectors) from: every training text."""
+    return [t for d in datasets for t in d.texts()]
 
 
 def tiny_config(config: TrainConfig) -> TinyJaConfig:
@@ -206,6 +210,7 @@ def tiny_config(config: TrainConfig) -> TinyJaConfig:
         num_heads=config.tiny_heads,
         intermediate_size=4 * config.tiny_hidden_size,
         seed=config.seed,
+        word_init=config.tiny_word_init,
     )
 
 
