@@ -6,7 +6,9 @@ One run measures, on the same machine:
 * **the recipe**: ``configs/recipe-tiny-ja.yaml`` as it is (``textmetric train --config`` reads the
   same file; this script swaps in only the prepared files, the output folder and the seed):
 
-  1. a tiny-ja (MeCab + WordPiece, 4 layers x 256) built from the training texts, random weights;
+  1. a tiny-ja (MeCab + WordPiece, 4 layers x 256) built from the training texts, its word
+     embeddings started from **PPMI-SVD vectors** of those texts' token co-occurrences
+     (``tiny_word_init: ppmi``, :mod:`textmetric.models.word_vectors`), the rest random;
   2. multi-task training with :func:`textmetric.training.train`: CoSENT on the graded JSTS train
      pairs; MNRL (in-batch negatives, no duplicates) on positive pairs: JSTS train pairs scored
      >= 4, **same-image caption pairs** (two JSTS train captions of one YJ Captions image, not
@@ -16,8 +18,8 @@ One run measures, on the same machine:
      ``title [SEP]`` + the sentence and its neighbours; the questions are never used. 4 epochs,
      lr 3e-4, batch 32, max_seq_length 64;
 
-* the recipe with one ingredient removed at a time (``no-image-pairs``, ``no-paragraphs``,
-  ``no-jnli``, ``no-pair-mnrl``) and one added (``plus-mlm``: a masked-language-model warm-up on
+* the recipe with one ingredient removed at a time (``no-ppmi``: random word embeddings,
+  ``no-image-pairs``, ``no-paragraphs``, ``no-jnli``, ``no-pair-mnrl``) and one added (``plus-mlm``: a masked-language-model warm-up on
   all the text first, :func:`textmetric.training.pretrain_mlm`; measured not to help);
 * a plain sentence-transformers CoSENT script on the same (random) tiny-ja shape and time budget.
 

@@ -64,6 +64,17 @@ def test_loss_that_does_not_fit_the_data(tmp_path):
     assert "'cosent' loss needs scored data" in result.output and "mnrl" in result.output
 
 
+def test_unknown_word_init_is_refused_before_anything_is_written(tmp_path):
+    data = write(
+        tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}]
+    )
+    out = tmp_path / "out"
+    result = run("train", str(data), "--model", "tiny-ja", "--output", str(out), "--word-init", "glove")
+    assert result.exit_code == 2
+    assert "tiny_word_init must be one of random, ppmi, not 'glove'" in result.output
+    assert not out.exists()
+
+
 def test_existing_output_is_not_overwritten(tmp_path):
     data = write(
         tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}]
