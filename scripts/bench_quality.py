@@ -19,9 +19,11 @@ One run measures, on the same machine:
      lr 3e-4, batch 32, max_seq_length 64;
 
 * the recipe with one ingredient removed at a time (``no-ppmi``: random word embeddings,
-  ``no-image-pairs``, ``no-paragraphs``, ``no-jnli``, ``no-pair-mnrl``) and one added (``plus-mlm``: a masked-language-model warm-up on
-  all the text first, :func:`textmetric.training.pretrain_mlm`; measured not to help);
-* a plain sentence-transformers CoSENT script on the same (random) tiny-ja shape and time budget.
+  ``no-image-pairs``, ``no-paragraphs``, ``no-jnli``, ``no-pair-mnrl``) and one added
+  (``plus-mlm``: a masked-language-model warm-up on all the text first,
+  :func:`textmetric.training.pretrain_mlm`; measured not to help);
+* a plain sentence-transformers CoSENT script on the same tiny-ja shape (random word embeddings,
+  as a plain script has) and time budget.
 
 Retrieval is reported dense and as the library's two hybrids with BM25 (``textmetric evaluate
 --baselines hybrid``): reciprocal-rank fusion with equal weights, and a convex combination of
