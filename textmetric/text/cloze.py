@@ -13,8 +13,9 @@ translation model, and the self-supervised pair it makes (pseudo-question -> the
 sentence came from, :mod:`textmetric.mining.positives` strategy ``cloze``) is the inverse cloze task
 of Lee, Chang & Toutanova (ACL 2019) with the answer removed from the query, so that the model
 cannot match the passage on the answer's words alone. On JSQuAD the tiny-ja recipe's dense
-retrieval nDCG@10 is 0.626 with these pairs and 0.340 without them (seed 1,
-``scripts/bench_quality.py --variants recipe,no-paragraphs``).
+retrieval nDCG@10 is 0.626 with these pairs and 0.340 without them (seed 1, random word
+embeddings, ``scripts/bench_quality.py --variants recipe,no-paragraphs`` before PPMI became the
+default; README "Quality").
 """
 
 from __future__ import annotations
