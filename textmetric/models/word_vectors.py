@@ -98,7 +98,7 @@ def ppmi_svd_vectors(
         return vectors, np.zeros(vocab_size, dtype=bool)
     # A fixed start vector makes ARPACK (and so the vectors) reproducible run to run.
     start = np.random.default_rng(seed).standard_normal(min(ppmi.shape))
-    u, s, _ = svds(ppmi, k=rank, v0=start, rng=np.random.default_rng(seed))
+    u, s, _ = svds(ppmi, k=rank, v0=start)
     order = np.argsort(-s)
     vectors[:, :rank] = u[:, order] * np.sqrt(s[order])
     vectors[~has_context] = 0.0  # exactly: the SVD leaves rounding noise in rows it had no data for
