@@ -125,3 +125,24 @@ def test_ppmi_word_init_puts_co_occurring_words_together(tmp_path, japanese_text
         rebuild_tiny_ja(ppmi_dir / "vocab.txt", tmp_path / "no-texts", config=ppmi)
     with pytest.raises(ConfigError, match="word_init must be one of random, ppmi"):
         TinyJaConfig(word_init="glove")
+
+
+def test_ppmi_counts_a_seeded_sample_of_a_large_corpus_and_needs_co_occurrences(
+    tmp_path, japanese_texts, monkeypatch, caplog
+):
+    import logging
+
+    from textmetric.models import tiny_ja
+
+    ppmi = TinyJaConfig(
+        vocab_size=1500, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, word_init="ppmi"
+    )
+    monkeypatch.setattr(tiny_ja, "PPMI_MAX_TEXTS", 200)
+    with caplog.at_level(logging.INFO, logger="textmetric.models.tiny_ja"):
+        a = build_tiny_ja(japanese_texts, tmp_path / "a", config=ppmi)
+    assert "PPMI word vectors from 200 distinct texts" in caplog.text
+    b = build_tiny_ja(japanese_texts, tmp_path / "b", config=ppmi)
+    wa = AutoModel.from_pretrained(a).embeddings.word_embeddings.weight
+    assert (wa == AutoModel.from_pretrained(b).embeddings.word_embeddings.weight).all()  # same sample
+    with pytest.raises(ConfigError, match="--word-init random"):
+        build_tiny_ja(["犬", "猫", "鳥"], tmp_path / "single", config=ppmi)

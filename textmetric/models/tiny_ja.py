@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORD_INITS = ("random", "ppmi")
+# PPMI vectors are counted on at most this many distinct texts (a seeded sample beyond): enough
+# for stable co-occurrence statistics, and it bounds the time and memory of the count.
+PPMI_MAX_TEXTS = 200_000
 
 
 @dataclass(frozen=True)
@@ -208,16 +211,24 @@ def _init_word_embeddings(model, tokenizer, texts: Sequence[str], config: TinyJa
     position and type embeddings, and the layer norm after it, see inputs of the usual size.
     Tokens never seen next to another one ([PAD], [MASK], rare characters) keep their random row.
     """
+    import random
+
     import torch
 
     from textmetric.models.word_vectors import ppmi_svd_vectors
 
     unique = sorted(set(texts))
+    if len(unique) > PPMI_MAX_TEXTS:
+        unique = sorted(random.Random(config.seed).sample(unique, PPMI_MAX_TEXTS))
+    logger.info("tiny-ja: PPMI word vectors from %d distinct texts", len(unique))
     sequences = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in unique]
     vectors, has_context = ppmi_svd_vectors(sequences, len(tokenizer), config.hidden_size, seed=config.seed)
     has_context[tokenizer.pad_token_id] = False
     if not has_context.any():
-        raise ValueError("word_init='ppmi': no two tokens of the texts occur next to each other")
+        raise ConfigError(
+            "word_init 'ppmi' needs texts with at least two tokens (it counts which tokens occur near "
+            "which); these have none: use word_init 'random' (--word-init random)"
+        )
     seen = vectors[has_context]
     seen = seen / max(float(seen.std()), 1e-12) * model.config.initializer_range
     weight = model.embeddings.word_embeddings.weight
