@@ -39,6 +39,7 @@ def run_quickstart(
     epochs: float = 8,
     batch_size: int = 32,
     seed: int = 42,
+    word_init: str = "ppmi",
     overwrite: bool = False,
 ) -> QuickstartResult:
     """Train tiny-ja on the sample pairs; return the before / after metrics."""
@@ -65,6 +66,7 @@ def run_quickstart(
         logging_steps=10,
         overwrite=overwrite,
         tiny_vocab_size=8000,
+        tiny_word_init=word_init,
     )
     result = train(config)
     rows = [

@@ -15,6 +15,9 @@ def quickstart(
     data: Path = typer.Option(None, "--data", help="Sample data folder [default: data/sample of the repo]."),
     epochs: float = typer.Option(8, help="Training epochs over the sample pairs."),
     seed: int = typer.Option(42, help="Random seed."),
+    word_init: str = typer.Option(
+        "ppmi", "--word-init", help="tiny-ja word embeddings: from co-occurrences (ppmi) or random."
+    ),
     overwrite: bool = typer.Option(
         True, "--overwrite/--no-overwrite", help="Replace an earlier quickstart model."
     ),
@@ -27,7 +30,9 @@ def quickstart(
 
     from textmetric.quickstart import run_quickstart
 
-    result = run_quickstart(output, sample_dir=data, epochs=epochs, seed=seed, overwrite=overwrite)
+    result = run_quickstart(
+        output, sample_dir=data, epochs=epochs, seed=seed, word_init=word_init, overwrite=overwrite
+    )
     table = Table(title="tiny-ja on the sample data (held-out part)")
     table.add_column("metric")
     table.add_column("untrained", justify="right")
