@@ -7,8 +7,9 @@ One run measures, on the same machine:
   same file; this script swaps in only the prepared files, the output folder and the seed):
 
   1. a tiny-ja (MeCab + WordPiece, 4 layers x 256) built from the training texts, its word
-     embeddings started from **PPMI-SVD vectors** of those texts' token co-occurrences
-     (``tiny_word_init: ppmi``, :mod:`textmetric.models.word_vectors`), the rest random;
+     embeddings started from **PPMI-SVD vectors** of those texts' token co-occurrences within a
+     window and across the two texts of each positive pair (``tiny_word_init: ppmi``,
+     ``tiny_ppmi_pair_weight: 0.1``, :mod:`textmetric.models.word_vectors`), the rest random;
   2. multi-task training with :func:`textmetric.training.train`: CoSENT on the graded JSTS train
      pairs; MNRL (in-batch negatives, no duplicates) on positive pairs: JSTS train pairs scored
      >= 4, **same-image caption pairs** (two JSTS train captions of one YJ Captions image, not
@@ -19,7 +20,8 @@ One run measures, on the same machine:
      lr 3e-4, batch 32, max_seq_length 64;
 
 * the recipe with one ingredient removed at a time (``no-ppmi``: random word embeddings,
-  ``no-image-pairs``, ``no-paragraphs``, ``no-jnli``, ``no-pair-mnrl``) and one added
+  ``no-pair-contexts``: PPMI from the window only, ``no-image-pairs``, ``no-paragraphs``,
+  ``no-jnli``, ``no-pair-mnrl``) and one added
   (``plus-mlm``: a masked-language-model warm-up on all the text first,
   :func:`textmetric.training.pretrain_mlm`; measured not to help);
 * a plain sentence-transformers CoSENT script on the same tiny-ja shape (random word embeddings,
@@ -42,8 +44,8 @@ Usage::
 
     python scripts/bench_quality.py --jobs 2 --out results.json         # everything: baselines, recipe,
                                                                         # ablations, plain script
-    python scripts/bench_quality.py --variants recipe,no-image-pairs,no-paragraphs,plain-st \
-        --seeds 1 --recipe-seeds 2,3 --jobs 2 --out results.json        # the README table
+    python scripts/bench_quality.py --variants recipe,no-pair-contexts,no-ppmi,no-image-pairs,\
+no-paragraphs,plain-st --seeds 1 --recipe-seeds 2,3 --jobs 2 --out results.json   # the README table
     python scripts/bench_quality.py --variants recipe --seeds 1,2,3     # seed spread
     python scripts/bench_quality.py --variants recipe,no-paragraphs --hidden 128 --layers 2 \
         --epochs 2                                                      # shorter, smaller
@@ -324,11 +326,11 @@ def supervised(
     seed: int,
     *,
     model: str | None = None,
-    word_init: str | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[Path, float]:
     """``train()`` with the recipe config; only the files, output, seed (and CLI overrides) change.
 
-    ``word_init`` replaces the config's ``tiny_word_init`` (the ``no-ppmi`` ablation).
+    ``overrides`` replace config settings (an ablation's, e.g. ``tiny_word_init: random``).
     """
     from textmetric.training import TrainConfig, train
 
@@ -348,7 +350,7 @@ def supervised(
         tiny_hidden_size=shape["hidden_size"],
         tiny_layers=shape["num_layers"],
         tiny_heads=shape["num_heads"],
-        **({"tiny_word_init": word_init} if word_init else {}),
+        **(overrides or {}),
     )
     started, cpu = time.time(), cpu_seconds()
     train(config)
@@ -467,10 +469,21 @@ def lexical_baselines() -> dict[str, float]:
 # ------------------------------------------------------------------------------------------ main
 
 # name: which of the config's files to drop, which positives file, MLM warm-up first, and the
-# tiny-ja word embeddings' initialisation if not the config's
+# config settings it changes (the PPMI ablations)
 VARIANTS: dict[str, dict[str, Any]] = {
     "recipe": {"drop": (), "positives": "positives", "mlm": False},
-    "no-ppmi": {"drop": (), "positives": "positives", "mlm": False, "word_init": "random"},
+    "no-ppmi": {
+        "drop": (),
+        "positives": "positives",
+        "mlm": False,
+        "overrides": {"tiny_word_init": "random"},
+    },
+    "no-pair-contexts": {
+        "drop": (),
+        "positives": "positives",
+        "mlm": False,
+        "overrides": {"tiny_ppmi_pair_weight": 0.0},
+    },
     "no-image-pairs": {"drop": (), "positives": "positives_noimage", "mlm": False},
     "no-jnli": {"drop": (), "positives": "positives_nojnli", "mlm": False},
     "no-pair-mnrl": {"drop": ("positives.jsonl",), "positives": "positives", "mlm": False},
@@ -484,14 +497,14 @@ def run_variant(name: str, seed: int, args, work: Path, prep: dict[str, Any]) ->
     spec = VARIANTS[name]
     files, losses = recipe_files(prep, spec["drop"], positives=spec["positives"])
     base_s, info, model = 0.0, {}, None
-    word_init = spec.get("word_init")
+    overrides = spec.get("overrides", {})
     if spec["mlm"]:
-        init = word_init or recipe_settings().get("tiny_word_init", "random")
+        init = overrides.get("tiny_word_init") or recipe_settings().get("tiny_word_init", "random")
         base, base_s, info = build_base(work / name, prep["corpus"], args, seed, mlm=True, word_init=init)
         model = str(base)
     cpu = cpu_seconds()
     output, train_s = supervised(
-        files, losses, work / name / f"model-s{seed}", args, seed, model=model, word_init=word_init
+        files, losses, work / name / f"model-s{seed}", args, seed, model=model, overrides=overrides
     )
     info["train_cpu_seconds"] = round(cpu_seconds() - cpu, 1)
     info["cpu_seconds"] = round(info["train_cpu_seconds"] + info.get("base_cpu_seconds", 0.0), 1)

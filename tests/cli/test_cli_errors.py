@@ -73,6 +73,12 @@ def test_unknown_word_init_is_refused_before_anything_is_written(tmp_path):
     assert result.exit_code == 2
     assert "tiny_word_init must be one of random, ppmi, not 'glove'" in result.output
     assert not out.exists()
+    config = tmp_path / "bad.yaml"
+    config.write_text(f"data: [{data}]\noutput: {out}\nmodel: tiny-ja\ntiny_ppmi_pair_weight: -0.5\n")
+    result = run("train", "--config", str(config))
+    assert result.exit_code == 2
+    assert "tiny_ppmi_pair_weight must be >= 0, not -0.5" in result.output
+    assert not out.exists()
 
 
 def test_existing_output_is_not_overwritten(tmp_path):

@@ -168,6 +168,7 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
     the files train_config.json names, and a clear error says so when they are gone.
     """
     from textmetric.errors import ModelLoadError
+    from textmetric.models.metadata import ModelMetadata
     from textmetric.training import TrainConfig, train
 
     sts, _ = small_sets
@@ -203,7 +204,9 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
     assert systems["base"]["spearman"] == pytest.approx(before, abs=1e-6)
     assert systems["model"]["spearman"] == pytest.approx(after, abs=1e-6)
     assert systems["base"]["spearman"] != pytest.approx(systems["model"]["spearman"], abs=1e-4)
-    if word_init == "ppmi":
+    if word_init == "ppmi":  # its base also took the training pairs as contexts (the default weight)
+        recorded = ModelMetadata.load(result.output).training["tiny_ja"]
+        assert recorded["ppmi_pair_weight"] == TrainConfig.tiny_ppmi_pair_weight > 0
         pairs.unlink()
         with pytest.raises(ModelLoadError, match=r"pairs\.jsonl.*--base-model"):
             evaluate(str(result.output), sts=[sts], baselines="base")

@@ -17,10 +17,13 @@ def data(fmt: str) -> PairData:
         "binary": ["sentence1", "sentence2", "label"],
         "triplets": ["anchor", "positive", "negative"],
         "pairs": ["anchor", "positive"],
+        "scored": ["sentence1", "sentence2", "score"],
     }[fmt]
     records = {c: ["a", "b"] for c in columns}
     if "label" in columns:
         records["label"] = [0, 1]
+    if "score" in columns:
+        records["score"] = [0.0, 1.0]
     return PairData(
         format=fmt,
         path=None,
@@ -124,3 +127,25 @@ def test_mnrl_symmetric_averages_both_directions():
     torch.testing.assert_close(got, (forward + backward) / 2)
     torch.testing.assert_close(one_way.compute_loss_from_embeddings([anchors, positives], None), forward)
     assert get_loss("mnrl-symmetric").sampler == "no_duplicates"
+
+
+def test_angle_ranks_pairs_by_the_angle_difference_not_the_cosine():
+    """AnglE = CoSENT's log(1 + Σ exp(scale·(s_low − s_high))) with s = |cos + sin| (Li & Li 2024).
+
+    Pair 1: (1, 0) and (1, 0): cos 1, sin 0 -> s = 1. Pair 2: (1, 0) and (0.6, 0.8): cos 0.6,
+    sin = 0·0.6 − 1·0.8 = −0.8 -> s = |0.6 − 0.8| = 0.2. Gold says pair 2 is the more similar, so
+    the loss is log(1 + exp(20·(1 − 0.2))); CoSENT would use the cosines: log(1 + exp(20·(1 − 0.6))).
+    """
+    import math
+
+    first = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    second = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+    gold = torch.tensor([1.0, 5.0])
+    angle = build_loss("angle", Stub(), data("scored"))
+    cosent = build_loss("cosent", Stub(), data("scored"))
+    got = angle.compute_loss_from_embeddings([first, second], gold)
+    assert got.item() == pytest.approx(math.log1p(math.exp(20 * 0.8)), rel=1e-5)
+    assert cosent.compute_loss_from_embeddings([first, second], gold).item() == pytest.approx(
+        math.log1p(math.exp(20 * 0.4)), rel=1e-5
+    )
+    assert get_loss("angle").formats == ("scored",)

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from textmetric.models.word_vectors import cooccurrence_counts, ppmi_matrix, ppmi_svd_vectors
+from textmetric.models.word_vectors import (
+    cooccurrence_counts,
+    pair_context_counts,
+    ppmi_matrix,
+    ppmi_svd_vectors,
+)
 
 
 def test_cooccurrences_are_symmetric_and_weighted_by_distance():
@@ -61,3 +66,31 @@ def test_tokens_sharing_contexts_get_the_same_direction():
 def test_no_cooccurrence_gives_no_vectors():
     vectors, has_context = ppmi_svd_vectors([[1], [2]], 4, 3)
     assert not has_context.any() and not vectors.any()
+
+
+def test_pair_contexts_mark_the_distinct_tokens_of_both_texts():
+    counts = pair_context_counts([([0, 1, 1], [2]), ([3], [3, 0])], 5).toarray()
+    expected = np.zeros((5, 2))
+    expected[[0, 1, 2], 0] = 1.0  # a token twice in a pair is one occurrence
+    expected[[3, 0], 1] = 1.0
+    np.testing.assert_array_equal(counts, expected)
+    assert pair_context_counts([], 3).shape == (3, 0)
+
+
+def test_pairs_are_contexts_of_their_tokens():
+    """A token never next to another (9, a one-word text) still gets a vector from the pair it is in.
+
+    Whether pair contexts make better vectors is measured on real text in
+    tests/models/test_tiny_ja.py (static STS of the word vectors).
+    """
+    texts = [[1, 2, 3]] * 4 + [[1, 4, 3]] * 3 + [[5, 6, 7]] * 2 + [[5, 8, 7], [9]]
+    pairs = [([1, 2, 3], [9]), ([5, 6, 7], [5, 8, 7])]
+    alone, seen_alone = ppmi_svd_vectors(texts, 10, 4, window=1)
+    together, seen = ppmi_svd_vectors(texts, 10, 4, window=1, pairs=pairs, pair_weight=1.0)
+    assert not seen_alone[9] and not alone[9].any()
+    assert seen[9] and together[9].any()
+    assert not seen[0]  # in no text and no pair
+    off, _ = ppmi_svd_vectors(texts, 10, 4, window=1, pairs=pairs, pair_weight=0.0)
+    np.testing.assert_array_equal(off, alone)
+    with pytest.raises(ValueError, match="pair_weight"):
+        ppmi_svd_vectors(texts, 10, 4, window=1, pairs=pairs, pair_weight=-1.0)

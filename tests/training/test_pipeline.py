@@ -181,3 +181,31 @@ def test_length_grouping_in_training_only_for_losses_that_allow_it(
         )
     assert not isinstance(_batch_sampler(capture.dataloader), LengthGroupedBatchSampler)
     assert "length grouping ignored" in caplog.text
+
+
+def test_tiny_base_pairs_are_the_positive_pairs_of_pair_files_only(tmp_path):
+    """PPMI pair contexts come from (anchor, positive) of pair / triplet files; a graded or labelled
+    file says nothing about which two texts mean the same."""
+    from textmetric.data.formats import load_pairs
+    from textmetric.training.trainer import tiny_base_pairs, tiny_base_texts
+
+    files = {
+        "pairs.jsonl": [{"anchor": "犬が走る", "positive": "犬が駆ける"}],
+        "triplets.jsonl": [{"anchor": "猫が寝る", "positive": "猫が眠る", "negative": "車が走る"}],
+        "scored.jsonl": [
+            {"sentence1": "空が青い", "sentence2": "海が青い", "score": 3.0},
+            {"sentence1": "空が青い", "sentence2": "本を読む", "score": 0.0},
+        ],
+        "labelled.jsonl": [
+            {"text": "電車が来る", "label": "train"},
+            {"text": "列車が来る", "label": "train"},
+            {"text": "雨が降る", "label": "weather"},
+        ],
+    }
+    datasets = []
+    for name, rows in files.items():
+        path = tmp_path / name
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        datasets.append(load_pairs(path))
+    assert tiny_base_pairs(datasets) == [("犬が走る", "犬が駆ける"), ("猫が寝る", "猫が眠る")]
+    assert "車が走る" in tiny_base_texts(datasets) and "空が青い" in tiny_base_texts(datasets)

@@ -130,9 +130,9 @@ def _rebuilt_tiny_base(model_path: str, *, device: str | None):
             "(trained before textmetric recorded them); pass --base-model with the saved base folder"
         )
     tiny = TinyJaConfig(**recorded)
-    texts = _training_texts(folder) if tiny.word_init != "random" else None
+    texts, pairs = _training_texts(folder) if tiny.word_init != "random" else (None, [])
     with tempfile.TemporaryDirectory(prefix="tiny-ja-base-") as tmp:
-        base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=tiny, texts=texts)
+        base = rebuild_tiny_ja(vocab[0], Path(tmp) / "base", config=tiny, texts=texts, pairs=pairs)
         model = build_dual_encoder(
             str(base),
             pooling=meta.pooling,
@@ -141,14 +141,15 @@ def _rebuilt_tiny_base(model_path: str, *, device: str | None):
     return model.to(device) if device else model
 
 
-def _training_texts(folder: Path) -> list[str]:
-    """The training texts of a model, read again from the files its ``train_config.json`` names.
+def _training_texts(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """The training texts and positive pairs of a model, read again from the files its
+    ``train_config.json`` names.
 
-    A tiny-ja base with ``word_init="ppmi"`` took its word vectors from these texts, so its
-    untrained weights cannot be rebuilt without them.
+    A tiny-ja base with ``word_init="ppmi"`` took its word vectors from these, so its untrained
+    weights cannot be rebuilt without them.
     """
     from textmetric.training.config import TrainConfig
-    from textmetric.training.trainer import load_training_data, tiny_base_texts
+    from textmetric.training.trainer import load_training_data, tiny_base_pairs, tiny_base_texts
 
     recorded = folder / "train_config.json"
     if not recorded.is_file():
@@ -163,7 +164,8 @@ def _training_texts(folder: Path) -> list[str]:
             f"{folder}: its tiny-ja base took PPMI word vectors from the training texts, and "
             f"{', '.join(missing)} (named in train_config.json) cannot be read here; pass --base-model"
         )
-    return tiny_base_texts(load_training_data(config))
+    datasets = load_training_data(config)
+    return tiny_base_texts(datasets), tiny_base_pairs(datasets)
 
 
 def _model_nfkc(model_path: str | None) -> bool:

@@ -8,6 +8,9 @@
   is symmetric (paraphrases, captions of one image) it gets two lessons from each batch.
 * ``cosent``: CoSENT (Su 2022): a ranking loss over all pairs of pairs in the batch, so that
   pairs with higher gold scores get higher cosine similarity. Best for graded scores.
+* ``angle``: AnglE (Li & Li 2024, "AnglE-optimized Text Embeddings"): the CoSENT ranking of
+  graded pairs with the cosine replaced by the angle difference of the two embeddings in complex
+  space, whose gradient does not vanish where the cosine saturates (near ±1).
 * ``contrastive``: Hadsell, Chopra & LeCun 2006, ``½·[y·d² + (1−y)·max(0, m − d)²]`` with ``d``
   the Euclidean distance between the two embeddings (the paper's ``D_W``). The paper's margin
   depends on its output scale; for the unit-normalised embeddings textmetric models output,
@@ -70,6 +73,12 @@ def _cosent(model, data, *, scale: float):
     return CoSENTLoss(model, scale=scale)
 
 
+def _angle(model, data, *, scale: float):
+    from sentence_transformers.sentence_transformer.losses import AnglELoss
+
+    return AnglELoss(model, scale=scale)
+
+
 def _contrastive(model, data, *, margin: float, distance: str):
     from sentence_transformers.sentence_transformer.losses import ContrastiveLoss
 
@@ -116,6 +125,15 @@ register(
         ("scored",),
         _cosent,
         "CoSENT ranking of graded pair scores",
+        params={"scale": 20.0},
+    )
+)
+register(
+    LossSpec(
+        "angle",
+        ("scored",),
+        _angle,
+        "AnglE: CoSENT ranking on the angle difference of graded pairs",
         params={"scale": 20.0},
     )
 )

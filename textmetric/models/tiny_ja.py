@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORD_INITS = ("random", "ppmi")
-# PPMI vectors are counted on at most this many distinct texts (a seeded sample beyond): enough
+# PPMI vectors are counted on at most this many distinct texts and pairs (a seeded sample beyond): enough
 # for stable co-occurrence statistics, and it bounds the time and memory of the count.
 PPMI_MAX_TEXTS = 200_000
 
@@ -47,10 +47,15 @@ class TinyJaConfig:
     # "random" (BERT's initialisation) or "ppmi": word embeddings from the co-occurrences of the
     # tokens in the texts the vocabulary is learned from (textmetric.models.word_vectors).
     word_init: str = "random"
+    # "ppmi": weight of the positive pairs' contexts against the window's (0: the window only, as
+    # models recorded before pair contexts existed were built).
+    ppmi_pair_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.word_init not in WORD_INITS:
             raise ConfigError(f"word_init must be one of {', '.join(WORD_INITS)}, not '{self.word_init}'")
+        if self.ppmi_pair_weight < 0:
+            raise ConfigError(f"ppmi_pair_weight must be >= 0, not {self.ppmi_pair_weight}")
 
 
 def mecab_word_tokenizer(normalize_text: bool = True):
@@ -117,12 +122,14 @@ def build_tiny_ja(
     *,
     config: TinyJaConfig | None = None,
     overwrite: bool = False,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Build a ``BertJapaneseTokenizer`` + random BERT from ``texts`` into ``output_dir``.
 
-    The folder is a plain Hugging Face model folder (``config.json``, ``model.safetensors``,
-    ``vocab.txt``, ``tokenizer_config.json``) that ``AutoModel`` / ``AutoTokenizer`` and the
-    sentence-transformers ``Transformer`` module load.
+    ``pairs`` (positive pairs of texts) are contexts of the PPMI word vectors as well
+    (``word_init="ppmi"`` with ``ppmi_pair_weight > 0``). The folder is a plain Hugging Face model
+    folder (``config.json``, ``model.safetensors``, ``vocab.txt``, ``tokenizer_config.json``) that
+    ``AutoModel`` / ``AutoTokenizer`` and the sentence-transformers ``Transformer`` module load.
     """
     config = config or TinyJaConfig()
     texts = [t for t in texts if t and t.strip()]
@@ -130,7 +137,7 @@ def build_tiny_ja(
         raise ValueError("tiny-ja needs at least one non-empty text to learn its vocabulary from")
     vocab = learn_wordpiece_vocab(texts, vocab_size=config.vocab_size, min_frequency=config.min_frequency)
     logger.info("tiny-ja: vocabulary of %d tokens from %d texts", len(vocab), len(texts))
-    return _write_tiny_ja(vocab, output_dir, config, overwrite=overwrite, texts=texts)
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=overwrite, texts=texts, pairs=pairs)
 
 
 def rebuild_tiny_ja(
@@ -139,17 +146,18 @@ def rebuild_tiny_ja(
     *,
     config: TinyJaConfig,
     texts: Sequence[str] | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """The untrained tiny-ja base of a trained model, from its ``vocab.txt`` and recorded config.
 
     The random initialisation depends only on the config (seed included) and the vocabulary size,
     so this gives the very weights training started from: the ``base`` baseline of
     ``textmetric evaluate`` for a model trained from ``tiny-ja``. With ``word_init="ppmi"`` the
-    word embeddings also depend on the texts the base was built from: pass the same ``texts``.
+    word embeddings also depend on the texts (and pairs) the base was built from: pass the same.
     """
     lines = Path(vocab_file).read_text(encoding="utf-8").split("\n")
     vocab = lines[:-1] if lines and lines[-1] == "" else lines
-    return _write_tiny_ja(vocab, output_dir, config, overwrite=True, texts=texts)
+    return _write_tiny_ja(vocab, output_dir, config, overwrite=True, texts=texts, pairs=pairs)
 
 
 def _write_tiny_ja(
@@ -159,6 +167,7 @@ def _write_tiny_ja(
     *,
     overwrite: bool,
     texts: Sequence[str] | None,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> Path:
     import torch
     from transformers import BertConfig, BertJapaneseTokenizer, BertModel
@@ -194,18 +203,21 @@ def _write_tiny_ja(
         if config.word_init == "ppmi":
             if not texts:
                 raise ValueError("word_init='ppmi' needs the texts the tiny-ja base was built from")
-            _init_word_embeddings(model, tokenizer, texts, config)
+            _init_word_embeddings(model, tokenizer, texts, pairs, config)
         model.save_pretrained(str(tmp))
         num_texts = len(texts) if texts is not None else None
+        info = {**asdict(config), "num_texts": num_texts, "num_pairs": len(pairs), "vocab_tokens": len(vocab)}
         (tmp / "tiny_ja.json").write_text(
-            json.dumps({**asdict(config), "num_texts": num_texts, "vocab_tokens": len(vocab)}, indent=2),
+            json.dumps(info, indent=2),
             encoding="utf-8",
         )
     return Path(output_dir)
 
 
-def _init_word_embeddings(model, tokenizer, texts: Sequence[str], config: TinyJaConfig) -> None:
-    """PPMI-SVD vectors of the tokens of ``texts`` in place of the random word embeddings.
+def _init_word_embeddings(
+    model, tokenizer, texts: Sequence[str], pairs: Sequence[tuple[str, str]], config: TinyJaConfig
+) -> None:
+    """PPMI-SVD vectors of the tokens of ``texts`` (and ``pairs``) in place of the random word embeddings.
 
     They are scaled to BERT's initialisation scale (``initializer_range``), so that the sum with the
     position and type embeddings, and the layer norm after it, see inputs of the usual size.
@@ -220,9 +232,29 @@ def _init_word_embeddings(model, tokenizer, texts: Sequence[str], config: TinyJa
     unique = sorted(set(texts))
     if len(unique) > PPMI_MAX_TEXTS:
         unique = sorted(random.Random(config.seed).sample(unique, PPMI_MAX_TEXTS))
-    logger.info("tiny-ja: PPMI word vectors from %d distinct texts", len(unique))
-    sequences = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in unique]
-    vectors, has_context = ppmi_svd_vectors(sequences, len(tokenizer), config.hidden_size, seed=config.seed)
+    distinct_pairs: list[tuple[str, str]] = []
+    if config.ppmi_pair_weight > 0:
+        distinct_pairs = sorted(set(pairs))
+        if len(distinct_pairs) > PPMI_MAX_TEXTS:
+            distinct_pairs = sorted(random.Random(config.seed).sample(distinct_pairs, PPMI_MAX_TEXTS))
+    logger.info(
+        "tiny-ja: PPMI word vectors from %d distinct texts and %d pairs", len(unique), len(distinct_pairs)
+    )
+    ids: dict[str, list[int]] = {}
+
+    def tokens(text: str) -> list[int]:
+        if text not in ids:
+            ids[text] = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids[text]
+
+    vectors, has_context = ppmi_svd_vectors(
+        [tokens(text) for text in unique],
+        len(tokenizer),
+        config.hidden_size,
+        pairs=[(tokens(a), tokens(b)) for a, b in distinct_pairs],
+        pair_weight=config.ppmi_pair_weight,
+        seed=config.seed,
+    )
     has_context[tokenizer.pad_token_id] = False
     if not has_context.any():
         raise ConfigError(

@@ -17,6 +17,14 @@ weighted ``1 / distance`` (as word2vec's dynamic window does on average). Texts 
 each however often they repeat in the training rows: a sentence used in ten pairs is not ten
 times the evidence.
 
+**Pair contexts.** A window only sees words used *together*; synonyms are rarely used together,
+they are used *instead of* each other. Positive training pairs (two captions of one image, a
+question and its answer) say which texts mean the same, so each pair is also a context: the
+distinct tokens of both its texts co-occur with it (an extra context column, weighted
+``pair_weight`` against the window counts). Words that the two sides of many pairs use in each
+other's place (電車 in one caption, 列車 in the other) then share contexts, as words aligned across
+the sentences of a parallel corpus do.
+
 On JSTS, starting tiny-ja from these vectors instead of random ones is an ingredient of the
 quality recipe (see ``scripts/bench_quality.py`` and the README's Quality section for the
 measured difference).
@@ -30,6 +38,7 @@ import numpy as np
 
 DEFAULT_WINDOW = 5
 CONTEXT_SMOOTHING = 0.75
+DEFAULT_PAIR_WEIGHT = 0.1
 
 
 def cooccurrence_counts(sequences: Iterable[Sequence[int]], vocab_size: int, *, window: int = DEFAULT_WINDOW):
@@ -57,6 +66,22 @@ def cooccurrence_counts(sequences: Iterable[Sequence[int]], vocab_size: int, *, 
     ).tocsr()
 
 
+def pair_context_counts(pairs: Iterable[tuple[Sequence[int], Sequence[int]]], vocab_size: int):
+    """``vocab_size x n_pairs`` sparse 0/1 matrix: which tokens occur in either text of each pair."""
+    import scipy.sparse as sp
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for number, (first, second) in enumerate(pairs):
+        tokens = np.unique(np.concatenate([np.asarray(first, np.int64), np.asarray(second, np.int64)]))
+        rows.append(tokens)
+        cols.append(np.full(len(tokens), number, dtype=np.int64))
+    if not rows:
+        return sp.csr_matrix((vocab_size, 0))
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    return sp.csr_matrix((np.ones(len(row)), (row, col)), shape=(vocab_size, len(rows)))
+
+
 def ppmi_matrix(counts, *, smoothing: float = CONTEXT_SMOOTHING):
     """Positive PMI of a co-occurrence matrix, with the context distribution raised to ``smoothing``."""
     import scipy.sparse as sp
@@ -79,17 +104,26 @@ def ppmi_svd_vectors(
     dim: int,
     *,
     window: int = DEFAULT_WINDOW,
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]] = (),
+    pair_weight: float = DEFAULT_PAIR_WEIGHT,
     smoothing: float = CONTEXT_SMOOTHING,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(vectors, has_context)``: a ``vocab_size x dim`` matrix and which rows were seen in context.
 
-    Rows of tokens that never occur next to another token are zero; ``has_context`` says which
-    rows carry information (leave the others at their random initialisation).
+    ``pairs`` (token ids of the two texts of positive pairs) add one context per pair, each
+    occurrence weighted ``pair_weight`` (see the module doc). Rows of tokens seen in no context are
+    zero; ``has_context`` says which rows carry information (leave the others at their random
+    initialisation).
     """
+    import scipy.sparse as sp
     from scipy.sparse.linalg import svds
 
+    if pair_weight < 0:
+        raise ValueError(f"pair_weight must be >= 0, not {pair_weight}")
     counts = cooccurrence_counts(sequences, vocab_size, window=window)
+    if len(pairs) and pair_weight > 0:
+        counts = sp.hstack([counts, pair_weight * pair_context_counts(pairs, vocab_size)]).tocsr()
     has_context = np.asarray(counts.sum(axis=1)).ravel() > 0
     ppmi = ppmi_matrix(counts, smoothing=smoothing)
     rank = min(dim, min(ppmi.shape) - 1, int(has_context.sum()) - 1)

@@ -10,6 +10,7 @@ from typing import Any
 from textmetric.errors import ConfigError
 from textmetric.models.builder import DEFAULT_BASE_MODEL, TINY_JA
 from textmetric.models.tiny_ja import WORD_INITS
+from textmetric.models.word_vectors import DEFAULT_PAIR_WEIGHT
 
 # A model trained from scratch needs a much larger step than a pretrained BERT (3e-4 worked for
 # tiny-ja on JSTS; 2e-5 to 5e-5 is the usual range for fine-tuning BERT-base).
@@ -57,6 +58,7 @@ class TrainConfig:
     tiny_layers: int = 4
     tiny_heads: int = 4
     tiny_word_init: str = "ppmi"  # or "random"; see textmetric.models.word_vectors
+    tiny_ppmi_pair_weight: float = DEFAULT_PAIR_WEIGHT  # positive pairs as PPMI contexts; 0: window only
     # throughput and devices
     fast_tokenizer: bool = True
     dataloader_workers: int = 0
@@ -89,6 +91,8 @@ class TrainConfig:
             raise ConfigError(
                 f"tiny_word_init must be one of {', '.join(WORD_INITS)}, not '{self.tiny_word_init}'"
             )
+        if self.tiny_ppmi_pair_weight < 0:
+            raise ConfigError(f"tiny_ppmi_pair_weight must be >= 0, not {self.tiny_ppmi_pair_weight}")
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise ConfigError(f"precision must be auto, fp32, fp16 or bf16, not '{self.precision}'")
 

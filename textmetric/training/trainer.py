@@ -39,6 +39,8 @@ from textmetric.models.resources import check_device, out_of_memory_guard
 from textmetric.models.tiny_ja import TinyJaConfig, build_tiny_ja
 from textmetric.training.config import TrainConfig
 
+POSITIVE_PAIR_FORMATS = ("pairs", "triplets", "ntuples")
+
 logger = logging.getLogger("textmetric")
 
 CHECKPOINTS = "checkpoints"
@@ -191,13 +193,30 @@ def build_tiny_base(config: TrainConfig, datasets: list[PairData], output: Path)
             f"process {rank()} of {world_size()} cannot see {base_dir}, which process 0 wrote: "
             "--output must be on a filesystem that every node shares"
         )
-    build_tiny_ja(tiny_base_texts(datasets), base_dir, config=tiny_config(config), overwrite=True)
+    build_tiny_ja(
+        tiny_base_texts(datasets),
+        base_dir,
+        config=tiny_config(config),
+        overwrite=True,
+        pairs=tiny_base_pairs(datasets),
+    )
     return base_dir
 
 
 def tiny_base_texts(datasets: list[PairData]) -> list[str]:
     """The texts a tiny-ja base learns its vocabulary (and PPMI word vectors) from: every training text."""
     return [t for d in datasets for t in d.texts()]
+
+
+def tiny_base_pairs(datasets: list[PairData]) -> list[tuple[str, str]]:
+    """The positive pairs whose texts are PPMI contexts of a tiny-ja base: (anchor, positive) of
+    every pair, triplet and n-tuple file (graded and labelled files say no pair is the same)."""
+    pairs: list[tuple[str, str]] = []
+    for data in datasets:
+        if data.format in POSITIVE_PAIR_FORMATS:
+            anchor, positive = data.text_columns[:2]
+            pairs += zip(data.records[anchor], data.records[positive], strict=True)
+    return pairs
 
 
 def tiny_config(config: TrainConfig) -> TinyJaConfig:
@@ -211,6 +230,7 @@ def tiny_config(config: TrainConfig) -> TinyJaConfig:
         intermediate_size=4 * config.tiny_hidden_size,
         seed=config.seed,
         word_init=config.tiny_word_init,
+        ppmi_pair_weight=config.tiny_ppmi_pair_weight,
     )
 
 
