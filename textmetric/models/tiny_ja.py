@@ -229,14 +229,15 @@ def _init_word_embeddings(
 
     from textmetric.models.word_vectors import ppmi_svd_vectors
 
-    unique = sorted(set(texts))
-    if len(unique) > PPMI_MAX_TEXTS:
-        unique = sorted(random.Random(config.seed).sample(unique, PPMI_MAX_TEXTS))
-    distinct_pairs: list[tuple[str, str]] = []
-    if config.ppmi_pair_weight > 0:
-        distinct_pairs = sorted(set(pairs))
-        if len(distinct_pairs) > PPMI_MAX_TEXTS:
-            distinct_pairs = sorted(random.Random(config.seed).sample(distinct_pairs, PPMI_MAX_TEXTS))
+    def distinct(items: Sequence) -> list:
+        """Sorted distinct items, a seeded sample of PPMI_MAX_TEXTS of them beyond that."""
+        items = sorted(set(items))
+        if len(items) > PPMI_MAX_TEXTS:
+            items = sorted(random.Random(config.seed).sample(items, PPMI_MAX_TEXTS))
+        return items
+
+    unique = distinct(texts)
+    distinct_pairs = distinct(pairs) if config.ppmi_pair_weight > 0 else []
     logger.info(
         "tiny-ja: PPMI word vectors from %d distinct texts and %d pairs", len(unique), len(distinct_pairs)
     )
