@@ -484,6 +484,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "mlm": False,
         "overrides": {"tiny_ppmi_pair_weight": 0.0},
     },
+    "no-ema": {"drop": (), "positives": "positives", "mlm": False, "overrides": {"ema_decay": 0.0}},
     "no-image-pairs": {"drop": (), "positives": "positives_noimage", "mlm": False},
     "no-jnli": {"drop": (), "positives": "positives_nojnli", "mlm": False},
     "no-pair-mnrl": {"drop": ("positives.jsonl",), "positives": "positives", "mlm": False},

@@ -99,3 +99,28 @@ def test_python_m_textmetric_runs_the_same_cli():
     )
     assert proc.returncode == 0
     assert "train" in proc.stdout
+
+
+def test_weight_average_options_reach_the_training_config(tmp_path, monkeypatch):
+    import textmetric.training
+
+    data = write(
+        tmp_path / "pairs.jsonl", [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d"}]
+    )
+    out = tmp_path / "out"
+    bad = run("train", str(data), "--model", "tiny-ja", "--output", str(out), "--ema-decay", "1.5")
+    assert bad.exit_code == 2 and "ema_decay must be in [0, 1)" in bad.output
+    assert not out.exists()
+
+    seen = []
+
+    def fake_train(config, **kwargs):
+        seen.append(config)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(textmetric.training, "train", fake_train)
+    args = ("train", str(data), "--model", "tiny-ja", "--output", str(out))
+    run(*args, "--ema-decay", "0.999", "--ema-start", "0.25")
+    assert (seen[0].ema_decay, seen[0].ema_start) == (0.999, 0.25)
+    run(*args)
+    assert (seen[1].ema_decay, seen[1].ema_start) == (0.0, 0.5)  # off unless asked

@@ -39,8 +39,10 @@ def pairs_file(tmp_path_factory, jsts_rows):
     return path
 
 
-def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, pairs_file):
-    reference = train(config_for(pairs_file, tmp_path / "reference"))
+# With a weight average from step 3 on, checkpoint-4 must carry the average of steps 3-4 on.
+@pytest.mark.parametrize("extra", [{}, {"ema_decay": 0.8, "ema_start": 0.25}], ids=["plain", "ema"])
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, pairs_file, extra):
+    reference = train(config_for(pairs_file, tmp_path / "reference", **extra))
     killed_dir = tmp_path / "killed"
     # The child kills itself with SIGKILL at step 6, after checkpoint-4 was written.
     script = textwrap.dedent(
@@ -55,15 +57,15 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, pairs_file):
                 if state.global_step == 6:
                     os.kill(os.getpid(), signal.SIGKILL)
 
-        train(config_for({str(pairs_file)!r}, {str(killed_dir)!r}), callbacks=[Kill()])
+        train(config_for({str(pairs_file)!r}, {str(killed_dir)!r}, **{extra!r}), callbacks=[Kill()])
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert not (killed_dir / "modules.json").exists()  # no half-finished model where one is expected
-    assert last_checkpoint(killed_dir).name == "checkpoint-4"
+    assert last_checkpoint(killed_dir, weight_average=bool(extra)).name == "checkpoint-4"
 
-    resumed = train(config_for(pairs_file, killed_dir, resume=True))
+    resumed = train(config_for(pairs_file, killed_dir, resume=True, **extra))
     want = load_file(reference.output / "model.safetensors")
     got = load_file(resumed.output / "model.safetensors")
     assert want.keys() == got.keys()

@@ -32,6 +32,15 @@ def train(
         None, help="Learning rate [default: 3e-4 for tiny-ja, 3e-5 for a pretrained BERT]."
     ),
     warmup: float = typer.Option(None, help="Warm-up: a ratio of the steps (<1) or a step count."),
+    ema_decay: float = typer.Option(
+        None,
+        "--ema-decay",
+        help="Save an exponential moving average of the weights with this decay (e.g. 0.999) "
+        "instead of the last step's [default: 0, off].",
+    ),
+    ema_start: float = typer.Option(
+        None, "--ema-start", help="Start the average after this fraction of the steps [default: 0.5]."
+    ),
     max_seq_length: int = typer.Option(None, help="Tokens kept per text [default: 128]."),
     seed: int = typer.Option(None, help="Random seed [default: 42]."),
     word_init: str = typer.Option(
@@ -109,6 +118,8 @@ def train(
         "batch_size": batch_size,
         "lr": lr,
         "warmup": warmup,
+        "ema_decay": ema_decay,
+        "ema_start": ema_start,
         "max_seq_length": max_seq_length,
         "seed": seed,
         "tiny_word_init": word_init,

@@ -1,23 +1,37 @@
-"""Trainer callbacks, and the loss's own training state in checkpoints.
+"""Trainer callbacks, and the training state that checkpoints must carry besides the trainer's.
 
 Some losses carry trainable state outside the encoder: a classifier head (softmax, AM-Softmax)
 or class centres (center loss). The Hugging Face trainer checkpoints the model and the optimizer
 but not that state, so a resumed run would restart it from scratch. :func:`save_loss_state`
 writes it into each checkpoint (the trainer calls it with the optimizer state, before
 ``trainer_state.json`` marks the checkpoint complete) and :func:`restore_loss_state` reads it
-back on ``--resume``; it is never part of the exported encoder.
+back on ``--resume``; it is never part of the exported encoder. :class:`WeightAverageCallback`
+(an exponential moving average of the weights) checkpoints its average the same way.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import logging
+import math
 from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 
 LOSS_STATE_FILE = "loss_state.pt"
+WEIGHT_AVERAGE_FILE = "weight_average.pt"
+
+logger = logging.getLogger("textmetric")
+
+
+def _save_atomically(state: dict, path: Path) -> Path:
+    """``torch.save`` through a temporary file and a rename: a kill mid-write never leaves a
+    truncated file that a resumed run would load."""
+    from textmetric.io import atomic_path
+
+    with atomic_path(path, overwrite=True) as tmp:
+        torch.save(state, tmp)
+    return path
 
 
 def _encoder_tensor_ids(module) -> set[int]:
@@ -52,25 +66,13 @@ def loss_state_dict(loss) -> dict[str, torch.Tensor]:
 def save_loss_state(loss, checkpoint: str | Path, *, required: bool = False) -> Path | None:
     """Write the loss's extra state into ``checkpoint`` atomically; ``None`` when it has none.
 
-    Written to a temporary file and renamed, so a kill mid-write never leaves a truncated
-    ``loss_state.pt`` that a resumed run would load. ``required``: write it even when empty (a
-    loss registered with training state, configured without any), since complete checkpoints of
-    such losses are told by this file.
+    ``required``: write it even when empty (a loss registered with training state, configured
+    without any), since complete checkpoints of such losses are told by this file.
     """
     state = loss_state_dict(loss)
     if not state and not required:
         return None
-    folder = Path(checkpoint)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{LOSS_STATE_FILE}.", suffix=".tmp", dir=folder)
-    os.close(handle)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, folder / LOSS_STATE_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return folder / LOSS_STATE_FILE
+    return _save_atomically(state, Path(checkpoint) / LOSS_STATE_FILE)
 
 
 def restore_loss_state(loss, checkpoint: str | Path) -> bool:
@@ -164,3 +166,99 @@ class RunLayoutCallback(TrainerCallback):
             return json.loads(path.read_text("utf-8"))
         except ValueError:
             return None
+
+
+class WeightAverageCallback(TrainerCallback):
+    """Keep an exponential moving average (EMA) of the encoder's weights; save it, not the last step.
+
+    The last weights of a run carry the noise of its last batches; an average over the final
+    stretch of training sits nearer the centre of the minimum the run is circling and usually
+    generalises better (Polyak & Juditsky 1992; the EMA form as in Tarvainen & Valpola 2017). On
+    tiny-ja's offline recipe it raised JSTS valid Spearman at no extra training cost (README,
+    "Quality").
+
+    After every optimizer step from ``start`` (a fraction of the run's steps) on::
+
+        average <- decay * average + (1 - decay) * weights
+
+    starting from the weights at that step; ``1 / (1 - decay)`` steps is roughly the window it
+    averages (1,000 for 0.999). At the end of training the average is copied into the model, so
+    the "after" metrics and the saved model are the average's; evaluations during training see the
+    raw weights. Each checkpoint holds the average (``weight_average.pt``, written with the
+    optimizer state, before the file that marks a checkpoint complete), so ``--resume`` continues
+    it exactly. Under torch.distributed every process keeps the same average of the same weights.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float, start: float = 0.5) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"decay must be in (0, 1), not {decay}")
+        if not 0.0 <= start < 1.0:
+            raise ValueError(f"start must be in [0, 1), not {start}")
+        self.decay = decay
+        self.start = start
+        self.params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self.average: dict[str, torch.Tensor] = {}
+        self.updates = 0
+        """Steps averaged so far (the first one copies the weights)."""
+
+    def start_step(self, max_steps: int) -> int:
+        """The first step averaged: ``ceil(start * max_steps)``, at least 1."""
+        return max(1, math.ceil(self.start * max_steps))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step < self.start_step(state.max_steps):
+            return
+        weights = [p.detach() for p in self.params.values()]
+        with torch.no_grad():
+            if not self.average:
+                self.average = {name: w.clone() for name, w in zip(self.params, weights, strict=True)}
+            else:
+                torch._foreach_lerp_(list(self.average.values()), weights, 1.0 - self.decay)
+        self.updates += 1
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if not self.average:
+            logger.warning("training ended before the weight average started; the last weights are saved")
+            return
+        self.copy_to_model()
+        logger.info("weights: the moving average of the last %d steps (decay %s)", self.updates, self.decay)
+
+    def copy_to_model(self) -> None:
+        with torch.no_grad():
+            for name, param in self.params.items():
+                param.copy_(self.average[name])
+
+    def state_dict(self) -> dict:
+        return {
+            "decay": self.decay,
+            "start": self.start,
+            "updates": self.updates,
+            "average": {name: t.detach().cpu() for name, t in self.average.items()},
+        }
+
+    def save(self, checkpoint: str | Path) -> Path:
+        return _save_atomically(self.state_dict(), Path(checkpoint) / WEIGHT_AVERAGE_FILE)
+
+    def load(self, checkpoint: str | Path) -> bool:
+        """Continue the average saved in ``checkpoint``; False when it holds none."""
+        path = Path(checkpoint) / WEIGHT_AVERAGE_FILE
+        if not path.is_file():
+            return False
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved["average"] and set(saved["average"]) != set(self.params):
+            raise ValueError(f"{path}: the saved weight average is of a different model")
+        if saved["decay"] != self.decay or saved["start"] != self.start:
+            logger.warning(
+                "%s was averaged with decay %s from %s of the steps; it continues with decay %s from %s",
+                path,
+                saved["decay"],
+                saved["start"],
+                self.decay,
+                self.start,
+            )
+        self.updates = int(saved["updates"])
+        self.average = {
+            name: saved["average"][name].to(self.params[name].device, self.params[name].dtype)
+            for name in saved["average"]
+        }
+        return True

@@ -37,6 +37,10 @@ class TrainConfig:
     lr: float | None = None
     warmup: float = 0.1
     weight_decay: float = 0.01
+    # save an exponential moving average of the weights (e.g. 0.999; 0: the last weights), averaged
+    # from this fraction of the steps on; see training.callbacks.WeightAverageCallback
+    ema_decay: float = 0.0
+    ema_start: float = 0.5
     seed: int = 42
     eval_sts: list[str] = field(default_factory=list)
     eval_retrieval: list[str] = field(default_factory=list)
@@ -93,6 +97,15 @@ class TrainConfig:
             )
         if self.tiny_ppmi_pair_weight < 0:
             raise ConfigError(f"tiny_ppmi_pair_weight must be >= 0, not {self.tiny_ppmi_pair_weight}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1) (0: off; 0.999 is typical), not {self.ema_decay}")
+        if not 0.0 <= self.ema_start < 1.0:
+            raise ConfigError(f"ema_start is a fraction of the steps, in [0, 1), not {self.ema_start}")
+        if self.ema_decay and self.best_metric:
+            raise ConfigError(
+                "ema_decay and best_metric both choose the weights to save (the moving average, or the "
+                "best evaluated checkpoint); use one of them"
+            )
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise ConfigError(f"precision must be auto, fp32, fp16 or bf16, not '{self.precision}'")
 

@@ -114,23 +114,28 @@ def _checkpoint_dir(output: Path) -> Path:
     return output / CHECKPOINTS
 
 
-def last_checkpoint(output: str | Path, *, loss_state: bool = False) -> Path | None:
+def last_checkpoint(
+    output: str | Path, *, loss_state: bool = False, weight_average: bool = False
+) -> Path | None:
     """The newest complete ``checkpoint-N`` folder of a run, or ``None``.
 
     A checkpoint is complete once the trainer has written ``trainer_state.json``, its last file;
     one cut short by a kill is skipped in favour of the one before. ``loss_state``: the run's loss
     has training state (class centres, a classifier), so a complete checkpoint also holds
     ``loss_state.pt`` (written before ``trainer_state.json``; a checkpoint of an older textmetric
-    that a kill cut between the two would resume with fresh centres).
+    that a kill cut between the two would resume with fresh centres). ``weight_average``: the run
+    averages its weights (``ema_decay``), so a complete checkpoint also holds ``weight_average.pt``.
     """
+    from textmetric.training.callbacks import LOSS_STATE_FILE, WEIGHT_AVERAGE_FILE
+
     folder = _checkpoint_dir(Path(output))
     if not folder.is_dir():
         return None
     needed = ["trainer_state.json"]
     if loss_state:
-        from textmetric.training.callbacks import LOSS_STATE_FILE
-
         needed.append(LOSS_STATE_FILE)
+    if weight_average:
+        needed.append(WEIGHT_AVERAGE_FILE)
     found = [
         p
         for p in folder.glob("checkpoint-*")
@@ -139,11 +144,12 @@ def last_checkpoint(output: str | Path, *, loss_state: bool = False) -> Path | N
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
-def _prepare_output(config: TrainConfig, *, loss_state: bool = False) -> Path:
+def _prepare_output(config: TrainConfig, **needed: bool) -> Path:
+    """The output folder, ready for a new run or a resumed one; ``needed``: see :func:`last_checkpoint`."""
     output = Path(config.output)
     if config.resume:
-        if last_checkpoint(output, loss_state=loss_state) is None:
-            detail = " (complete, with the loss state loss_state.pt)" if last_checkpoint(output) else ""
+        if last_checkpoint(output, **needed) is None:
+            detail = " (complete, with the loss state / weight average)" if last_checkpoint(output) else ""
             raise ConfigError(f"--resume: no checkpoint{detail} in {output / CHECKPOINTS} to resume from")
         return output
     if output.exists() and (output.is_file() or any(output.iterdir())):
@@ -422,6 +428,8 @@ def _trainer_class():
         _extra: tuple[list, list] | None = None
         loss_state_required: bool = False
         """The loss is registered with training state: every checkpoint gets ``loss_state.pt``."""
+        weight_average: Any = None
+        """The run's ``WeightAverageCallback``, if any: every checkpoint gets its average."""
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             loss = super().training_step(model, inputs, num_items_in_batch)
@@ -462,6 +470,8 @@ def _trainer_class():
             super()._save_optimizer_and_scheduler(output_dir)
             if self.args.should_save:
                 save_loss_state(self.loss, output_dir, required=self.loss_state_required)
+                if self.weight_average is not None:
+                    self.weight_average.save(output_dir)
 
         def _save(self, output_dir: str | None = None, state_dict=None) -> None:
             """Write the checkpoint's model from the main process only.
@@ -614,6 +624,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         InterruptCallback,
         LossHistoryCallback,
         RunLayoutCallback,
+        WeightAverageCallback,
         loss_state_dict,
         restore_loss_state,
     )
@@ -628,16 +639,17 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         datasets = load_training_data(config)
         loss_names = resolve_losses(config, datasets)
         stateful = any(get_loss(name).has_training_state for name in loss_names)
+        needed = {"loss_state": stateful, "weight_average": bool(config.ema_decay)}
         evaluators = build_evaluators(config)
         _check_best_metric(config, evaluators)
         _check_global_batch(config, datasets, processes)
     # 2. The main process prepares the output folder and the tiny-ja base; the others wait.
     with Agreement("preparing the output folder") as prepared:
         if main:
-            output = _prepare_output(config, loss_state=stateful)
+            output = _prepare_output(config, **needed)
             if config.is_tiny_ja:
                 build_tiny_base(config, datasets, output)
-            checkpoint = last_checkpoint(output, loss_state=stateful) if config.resume else None
+            checkpoint = last_checkpoint(output, **needed) if config.resume else None
             prepared.value = str(checkpoint) if checkpoint else None
     output = Path(config.output)
     resume_from: str | None = prepared.value
@@ -743,9 +755,14 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         callbacks=[history, RunLayoutCallback(processes, config.batch_size), *callbacks],
     )
     trainer.loss_state_required = stateful
+    if config.ema_decay:
+        trainer.weight_average = WeightAverageCallback(model, config.ema_decay, config.ema_start)
+        trainer.add_callback(trainer.weight_average)
     if resume_from:
         if not restore_loss_state(loss, resume_from) and loss_state_dict(loss):
             logger.warning("%s has no loss state: the loss's classifier / centres start afresh", resume_from)
+        if trainer.weight_average is not None:
+            trainer.weight_average.load(resume_from)
         logger.info("resuming from %s", resume_from)
         _check_resume_layout(resume_from, processes, config.batch_size)
     interrupt = InterruptCallback()
@@ -753,7 +770,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
     with _signals_to(interrupt), out_of_memory_guard("training", training=True):
         trainer.train(resume_from_checkpoint=resume_from)
     if interrupt.signal is not None:
-        checkpoint = last_checkpoint(output, loss_state=stateful)
+        checkpoint = last_checkpoint(output, **needed)
         raise TrainingInterrupted(
             f"training interrupted by {signal.Signals(interrupt.signal).name} at step "
             f"{trainer.state.global_step}; checkpoint saved in {checkpoint}. "
@@ -843,6 +860,7 @@ def _finalize(model, config: TrainConfig, result: TrainResult, *, processes: int
             "global_batch_size": config.batch_size * processes,
             "learning_rate": config.learning_rate,
             "warmup": config.warmup,
+            **({"ema_decay": config.ema_decay, "ema_start": config.ema_start} if config.ema_decay else {}),
             "seed": config.seed,
             "loss_params": config.loss_params,
             "seconds": round(result.seconds, 1),
