@@ -30,7 +30,7 @@ def test_average_matches_the_formula_from_the_start_step():
     assert callback.updates == 3
     assert torch.equal(callback.average["weight"], torch.full((1, 2), 5.5))
     assert torch.equal(model.weight, torch.full((1, 2), 8.0))  # training weights untouched
-    callback.on_train_end(None, None, None)
+    callback.on_train_end(None, SimpleNamespace(global_step=4, max_steps=4), None)
     assert torch.equal(model.weight, torch.full((1, 2), 5.5))
 
 

@@ -221,7 +221,8 @@ class WeightAverageCallback(TrainerCallback):
             logger.warning("training ended before the weight average started; the last weights are saved")
             return
         self.copy_to_model()
-        logger.info("weights: the moving average of the last %d steps (decay %s)", self.updates, self.decay)
+        first, last = state.global_step - self.updates + 1, state.global_step
+        logger.info("the model now holds the average (decay %s) of steps %d-%d", self.decay, first, last)
 
     def copy_to_model(self) -> None:
         with torch.no_grad():
