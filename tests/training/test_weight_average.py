@@ -28,7 +28,7 @@ def test_average_matches_the_formula_from_the_start_step():
         _step(callback, model, step, value)
     # step 1 skipped; step 2 copies 2; step 3: 0.5*2 + 0.5*4 = 3; step 4: 0.5*3 + 0.5*8 = 5.5
     assert callback.updates == 3
-    assert torch.equal(callback.average["weight"], torch.full((1, 2), 5.5))
+    assert torch.equal(callback.averaged.module.weight, torch.full((1, 2), 5.5))
     assert torch.equal(model.weight, torch.full((1, 2), 8.0))  # training weights untouched
     callback.on_train_end(None, SimpleNamespace(global_step=4, max_steps=4), None)
     assert torch.equal(model.weight, torch.full((1, 2), 5.5))
@@ -46,7 +46,7 @@ def test_checkpointed_average_continues_exactly(tmp_path):
     resumed = WeightAverageCallback(model, decay=0.5, start=0.5)
     assert resumed.load(tmp_path) and resumed.updates == 2
     _step(resumed, model, 4, 8.0)
-    assert torch.equal(resumed.average["weight"], torch.full((1, 2), 5.5))
+    assert torch.equal(resumed.averaged.module.weight, torch.full((1, 2), 5.5))
 
     assert not WeightAverageCallback(model, decay=0.5).load(tmp_path / "elsewhere")
     other = torch.nn.Linear(2, 1)  # has a bias too

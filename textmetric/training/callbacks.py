@@ -194,30 +194,29 @@ class WeightAverageCallback(TrainerCallback):
             raise ValueError(f"decay must be in (0, 1), not {decay}")
         if not 0.0 <= start < 1.0:
             raise ValueError(f"start must be in [0, 1), not {start}")
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
         self.decay = decay
         self.start = start
-        self.params = {name: p for name, p in model.named_parameters() if p.requires_grad}
-        self.average: dict[str, torch.Tensor] = {}
-        self.updates = 0
+        self.model = model
+        # torch's own EMA: a copy of the model, whose first update copies the weights
+        self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+    @property
+    def updates(self) -> int:
         """Steps averaged so far (the first one copies the weights)."""
+        return int(self.averaged.n_averaged)
 
     def start_step(self, max_steps: int) -> int:
         """The first step averaged: ``ceil(start * max_steps)``, at least 1."""
         return max(1, math.ceil(self.start * max_steps))
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step < self.start_step(state.max_steps):
-            return
-        weights = [p.detach() for p in self.params.values()]
-        with torch.no_grad():
-            if not self.average:
-                self.average = {name: w.clone() for name, w in zip(self.params, weights, strict=True)}
-            else:
-                torch._foreach_lerp_(list(self.average.values()), weights, 1.0 - self.decay)
-        self.updates += 1
+        if state.global_step >= self.start_step(state.max_steps):
+            self.averaged.update_parameters(self.model)
 
     def on_train_end(self, args, state, control, **kwargs):
-        if not self.average:
+        if not self.updates:
             logger.warning("training ended before the weight average started; the last weights are saved")
             return
         self.copy_to_model()
@@ -226,19 +225,13 @@ class WeightAverageCallback(TrainerCallback):
 
     def copy_to_model(self) -> None:
         with torch.no_grad():
-            for name, param in self.params.items():
-                param.copy_(self.average[name])
-
-    def state_dict(self) -> dict:
-        return {
-            "decay": self.decay,
-            "start": self.start,
-            "updates": self.updates,
-            "average": {name: t.detach().cpu() for name, t in self.average.items()},
-        }
+            averages = self.averaged.module.parameters()
+            for param, average in zip(self.model.parameters(), averages, strict=True):
+                param.copy_(average)
 
     def save(self, checkpoint: str | Path) -> Path:
-        return _save_atomically(self.state_dict(), Path(checkpoint) / WEIGHT_AVERAGE_FILE)
+        state = {"decay": self.decay, "start": self.start, "averaged": self.averaged.state_dict()}
+        return _save_atomically(state, Path(checkpoint) / WEIGHT_AVERAGE_FILE)
 
     def load(self, checkpoint: str | Path) -> bool:
         """Continue the average saved in ``checkpoint``; False when it holds none."""
@@ -246,8 +239,10 @@ class WeightAverageCallback(TrainerCallback):
         if not path.is_file():
             return False
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        if saved["average"] and set(saved["average"]) != set(self.params):
-            raise ValueError(f"{path}: the saved weight average is of a different model")
+        try:
+            self.averaged.load_state_dict(saved["averaged"])
+        except RuntimeError as err:
+            raise ValueError(f"{path}: the saved weight average is of a different model ({err})") from None
         if saved["decay"] != self.decay or saved["start"] != self.start:
             logger.warning(
                 "%s was averaged with decay %s from %s of the steps; it continues with decay %s from %s",
@@ -257,9 +252,4 @@ class WeightAverageCallback(TrainerCallback):
                 self.decay,
                 self.start,
             )
-        self.updates = int(saved["updates"])
-        self.average = {
-            name: saved["average"][name].to(self.params[name].device, self.params[name].dtype)
-            for name in saved["average"]
-        }
         return True
