@@ -272,9 +272,15 @@ import torch
 from textmetric.errors import ConfigError
 from textmetric.training import distributed
 
+def threads():
+    names = (open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+    return sorted(name for name in names if "gloo" in name)
+
+seen = {"threads": []}
 distributed.setup(cpu=True)
+# As sentence-transformers does once the group exists (to gather embeddings with their gradient).
+import torch.distributed.nn
 rank = distributed.rank()
-seen = {}
 
 def outcome(what, body):
     try:
@@ -308,7 +314,9 @@ centres, steps = torch.full((2, 2), float(rank)), torch.tensor([rank])
 distributed.average_in_place([centres, steps])
 seen["buffers"] = [centres.tolist(), steps.tolist()]
 seen["objects"] = distributed.gather_objects({"rank": rank})
+seen["threads"].append(threads())
 distributed.teardown()
+seen["threads"].append(threads())
 with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as handle:
     json.dump(seen, handle)
 """
@@ -339,6 +347,11 @@ def test_processes_agree_on_failures_signals_and_gradients(tmp_path):
     assert rank0["buffers"] == [[[0.5, 0.5], [0.5, 0.5]], [0]]
     assert rank1["buffers"] == [[[0.5, 0.5], [0.5, 0.5]], [1]]
     assert rank0["objects"] == rank1["objects"] == [{"rank": 0}, {"rank": 1}]
+    # Leaving the group joins gloo's worker threads: none is left to release a collective's
+    # tensors while Python shuts down (that aborted a process now and then, exit code -6).
+    for seen in (rank0, rank1):
+        during, after = seen["threads"]
+        assert "pt_gloo_runloop" in during and after == [], seen["threads"]
 
 
 def test_lockstep_sampler_gives_every_process_the_same_file_at_each_step():

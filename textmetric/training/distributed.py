@@ -103,6 +103,14 @@ def setup(*, cpu: bool) -> None:
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        # torch.distributed.nn binds ``group.WORLD`` as its functions' default argument when it
+        # is imported (sentence-transformers imports it lazily, to gather embeddings). Imported
+        # after the group exists, those defaults keep the group alive past
+        # destroy_process_group(): gloo's worker threads are then never joined and may still be
+        # releasing a finished collective's tensors while Python shuts down, which aborts the
+        # process ("terminate called without an active exception"). Imported first, they are None.
+        import torch.distributed.nn
+
         if cpu:
             backend = "gloo"
         else:
