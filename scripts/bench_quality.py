@@ -359,8 +359,8 @@ def supervised(
         tiny_heads=shape["num_heads"],
         # a variant's own settings (no-ema: ema_decay 0) win over the command line's
         **{
-            "ema_decay": getattr(args, "ema_decay", None),
-            "ema_start": getattr(args, "ema_start", None),
+            "ema_decay": args.ema_decay,
+            "ema_start": args.ema_start,
             **(overrides or {}),
         },
     )
