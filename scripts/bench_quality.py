@@ -361,6 +361,7 @@ def supervised(
         **{
             "ema_decay": args.ema_decay,
             "ema_start": args.ema_start,
+            "precision": args.precision,
             **(overrides or {}),
         },
     )
@@ -411,6 +412,7 @@ def plain_st(base: Path, output: Path, seconds: float, seed: int, args) -> tuple
         report_to="none",
         logging_steps=100,
         use_cpu=True,
+        bf16=args.precision == "bf16",  # like for like: the recipe's precision
     )
     trainer = SentenceTransformerTrainer(
         model=model, args=targs, train_dataset=data, loss=CoSENTLoss(model), callbacks=[Budget()]
@@ -680,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--ema-decay", type=float, default=None, help="0: the last weights")
     parser.add_argument("--ema-start", type=float, default=None)
+    parser.add_argument("--precision", default=None, help="fp32, bf16 (CPUs with AVX512-BF16 or AMX), auto")
     parser.add_argument("--retrieval-max-seq-length", type=int, default=256)
     parser.add_argument("--plain-st-seconds", type=float, default=None, help="default: the recipe's time")
     args = parser.parse_args(argv)
@@ -696,10 +699,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     cfg = recipe_settings()
-    # plain-st uses the same epochs / lr / batch size as the recipe
+    # plain-st uses the same epochs / lr / batch size / precision as the recipe
     args.epochs = args.epochs if args.epochs is not None else cfg.get("epochs")
     args.lr = args.lr if args.lr is not None else cfg.get("lr")
     args.batch_size = args.batch_size if args.batch_size is not None else cfg.get("batch_size")
+    args.precision = args.precision or cfg.get("precision", "auto")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     unknown = sorted(set(names) - set(ALL))

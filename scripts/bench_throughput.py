@@ -19,6 +19,11 @@ hold on a busy machine:
     .venv/bin/python scripts/bench_throughput.py                          # CPU, small model, ~4 min
     .venv/bin/python scripts/bench_throughput.py --out throughput.json
     .venv/bin/python scripts/bench_throughput.py --device cuda --size base --bf16   # GPU, BERT-base size
+    .venv/bin/python scripts/bench_throughput.py --with-bf16 --skip tokenizer encoding  # CPU bf16 / fp32
+
+``--with-bf16`` adds a third training contender, textmetric with ``precision: bf16`` (autocast,
+fp32 weights), timed against textmetric in fp32 in the same rounds: on CPUs with AVX512-BF16 or
+AMX it is the cheapest speed-up there is.
 """
 
 from __future__ import annotations
@@ -108,7 +113,13 @@ def _clock_callback(warmup: int):
 
 
 def _train_textmetric(
-    base_dir: Path, data: Path, out: Path, opts: argparse.Namespace, *, length_grouping: bool = False
+    base_dir: Path,
+    data: Path,
+    out: Path,
+    opts: argparse.Namespace,
+    *,
+    length_grouping: bool = False,
+    precision: str | None = None,
 ) -> dict[str, float]:
     from textmetric.training import TrainConfig, train
 
@@ -126,7 +137,7 @@ def _train_textmetric(
         logging_steps=10**6,
         overwrite=True,
         device=opts.device,
-        precision="bf16" if opts.bf16 else "fp32",
+        precision=precision or ("bf16" if opts.bf16 else "fp32"),
         dataloader_workers=opts.workers,
         length_grouping=length_grouping,
     )
@@ -193,6 +204,8 @@ def bench_training(base_dir: Path, data: Path, work: Path, opts: argparse.Namesp
     runs: dict[str, Any] = {"textmetric": _train_textmetric, "plain": _train_plain}
     if opts.length_grouping:
         runs["textmetric_grouped"] = functools.partial(_train_textmetric, length_grouping=True)
+    if opts.with_bf16:
+        runs["textmetric_bf16"] = functools.partial(_train_textmetric, precision="bf16")
     for round_ in range(opts.train_rounds):
         # Alternate the order, so that neither side always runs first (caches, machine load).
         for name in list(runs) if round_ % 2 == 0 else list(runs)[::-1]:
@@ -218,6 +231,10 @@ def bench_training(base_dir: Path, data: Path, work: Path, opts: argparse.Namesp
         result["ratio_grouped"] = grouped["per_s"] / best["plain"]["per_s"]
         result["ratio_grouped_cpu"] = grouped["per_s_cpu"] / best["plain"]["per_s_cpu"]
         result["ratio_grouped_end_to_end"] = best["plain"]["end_to_end_s"] / grouped["end_to_end_s"]
+    if "textmetric_bf16" in best:  # against textmetric itself: the same code, fp32 vs bf16
+        bf16, fp32 = best["textmetric_bf16"], best["textmetric"]
+        result["ratio_bf16_vs_fp32"] = bf16["per_s"] / fp32["per_s"]
+        result["ratio_bf16_vs_fp32_cpu"] = bf16["per_s_cpu"] / fp32["per_s_cpu"]
     result["model_dir"] = str(keep)
     return result
 
@@ -294,7 +311,23 @@ def print_table(result: dict[str, Any]) -> None:
     )
     for column in ("measure", "baseline", "baseline /s", "textmetric /s", "ratio", "ratio (CPU time)"):
         table.add_column(column, justify="left" if column in ("measure", "baseline") else "right")
-    tok = result["tokenizer"]
+    tok = result.get("tokenizer")
+    if tok:
+        _tokenizer_rows(table, tok)
+    tr = result.get("training")
+    if tr:
+        _training_rows(table, tr, setup)
+    enc = result.get("encoding")
+    if enc:
+        _encoding_rows(table, enc)
+    Console().print(table)
+    if tok:
+        print(f"tokenizer ids identical: {tok['identical']}")
+    if enc:
+        print(f"encoding min cosine textmetric vs plain: {enc['min_cosine_textmetric_vs_plain']:.6f}")
+
+
+def _tokenizer_rows(table, tok: dict[str, Any]) -> None:
     table.add_row(
         f"tokenizer ({tok['texts']} sentences)",
         "BertJapaneseTokenizer",
@@ -311,7 +344,9 @@ def print_table(result: dict[str, Any]) -> None:
         f"{tok['fast_vs_mecab_only']:.2f}x",
         f"{tok['fast_vs_mecab_only_cpu']:.2f}x",
     )
-    tr = result["training"]
+
+
+def _training_rows(table, tr: dict[str, Any], setup: dict[str, Any]) -> None:
     table.add_row(
         f"training samples ({setup['steps']} steps)",
         "ST Trainer + CoSENTLoss",
@@ -337,7 +372,18 @@ def print_table(result: dict[str, Any]) -> None:
             f"{tr['ratio_grouped']:.2f}x",
             f"{tr['ratio_grouped_cpu']:.2f}x",
         )
-    enc = result["encoding"]
+    if "textmetric_bf16" in tr:
+        table.add_row(
+            "training, --precision bf16",
+            "textmetric, fp32",
+            f"{tr['textmetric']['per_s']:,.1f}",
+            f"{tr['textmetric_bf16']['per_s']:,.1f}",
+            f"{tr['ratio_bf16_vs_fp32']:.2f}x",
+            f"{tr['ratio_bf16_vs_fp32_cpu']:.2f}x",
+        )
+
+
+def _encoding_rows(table, enc: dict[str, Any]) -> None:
     table.add_row(
         f"encoding ({enc['texts']} sentences)",
         "SentenceTransformer.encode",
@@ -346,18 +392,20 @@ def print_table(result: dict[str, Any]) -> None:
         f"{enc['ratio']:.2f}x",
         f"{enc['ratio_cpu']:.2f}x",
     )
-    Console().print(table)
-    print(
-        f"tokenizer ids identical: {tok['identical']};  encoding min cosine textmetric vs plain: "
-        f"{enc['min_cosine_textmetric_vs_plain']:.6f}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1...")
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
-    parser.add_argument("--bf16", action="store_true", help="train and encode in bfloat16 (GPU)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="train and encode in bfloat16 (GPU, or CPU with AVX512-BF16/AMX)"
+    )
+    parser.add_argument(
+        "--with-bf16",
+        action="store_true",
+        help="also time textmetric training with precision bf16, against textmetric in fp32",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--steps", type=int, default=30, help="training steps per run")
@@ -380,8 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[], choices=["tokenizer", "training", "encoding"])
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     opts = parser.parse_args(argv)
-    if opts.bf16 and opts.device == "cpu":
-        parser.error("--bf16 is for GPU runs (--device cuda)")
+    if opts.bf16 and opts.with_bf16:
+        parser.error("--with-bf16 compares bf16 with fp32; leave out --bf16")
     logging.getLogger("textmetric").setLevel(logging.WARNING)
     import torch
     import transformers
@@ -403,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             **SIZES[opts.size],
             "device": opts.device,
             "bf16": opts.bf16,
+            "with_bf16": opts.with_bf16,
             "batch_size": opts.batch_size,
             "max_seq_length": opts.max_seq_length,
             "steps": opts.steps,
@@ -443,10 +492,7 @@ def main(argv: list[str] | None = None) -> int:
                 build_dual_encoder(str(base_dir), max_seq_length=opts.max_seq_length).save(str(model_dir))
             result["encoding"] = bench_encoding(model_dir, valid[: opts.encode_texts], opts)
     result["setup"]["seconds"] = round(time.perf_counter() - started, 1)
-    if not opts.skip:
-        print_table(result)
-    else:
-        print(json.dumps(result, indent=2))
+    print_table(result)
     if opts.out:
         from textmetric.io import write_json
 

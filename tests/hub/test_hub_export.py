@@ -132,6 +132,7 @@ def test_card_front_matter_parses_and_holds_the_last_evaluation(trained_dir, exp
         "`cosent`",
         "`jsts_train.jsonl`",
         "| learning rate |",
+        "| precision | fp32 |",
         f"{value:.4f}",
         f"{ModelMetadata.load(trained_dir).metrics['before'][key]:.4f}",
     ):

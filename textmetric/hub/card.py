@@ -558,6 +558,7 @@ def _training(metadata: ModelMetadata | None) -> list[str]:
             ("global_batch_size", "global batch size"),
             ("learning_rate", "learning rate"),
             ("warmup", "warm-up"),
+            ("precision", "precision"),
             ("seed", "seed"),
             ("seconds", "training time (s)"),
         ]

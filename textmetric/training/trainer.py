@@ -59,6 +59,7 @@ class TrainResult:
     seconds: float = 0.0
     data: list[dict[str, Any]] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
+    precision: str = "fp32"  # what the run used (``auto`` resolved)
 
 
 def load_training_data(config: TrainConfig) -> list[PairData]:
@@ -325,16 +326,41 @@ def choose_batch_sampler(dataset, batch_size, drop_last, valid_label_columns=Non
     )
 
 
-def _precision(config: TrainConfig) -> dict[str, bool]:
+def _precision(config: TrainConfig, *, on_cpu: bool) -> dict[str, bool]:
+    """Trainer arguments for ``config.precision``: mixed precision with fp32 master weights.
+
+    ``auto`` is bf16 (fp16 without it) on a GPU and fp32 on the CPU. bf16 on the CPU is opt-in:
+    on CPUs with AVX512-BF16 or AMX it roughly halves a tiny-ja step (README, "Quality"); elsewhere
+    it is emulated and slower, which gets a warning.
+    """
     import torch
 
-    if config.precision == "fp32" or (config.precision == "auto" and not torch.cuda.is_available()):
+    if config.precision == "fp32" or (config.precision == "auto" and on_cpu):
         return {}
     if config.precision == "fp16":
         return {"fp16": True}
+    if config.precision == "bf16" and on_cpu:
+        if not cpu_has_native_bf16():
+            logger.warning(
+                "precision bf16 on a CPU without AVX512-BF16 or AMX-BF16: emulated, usually slower than fp32"
+            )
+        return {"bf16": True}
     if config.precision == "bf16" or torch.cuda.is_bf16_supported():
         return {"bf16": True}
     return {"fp16": True}
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX tiles), as torch sees it."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
 def _check_device(config: TrainConfig) -> dict[str, Any]:
@@ -342,7 +368,9 @@ def _check_device(config: TrainConfig) -> dict[str, Any]:
 
     check_device(config.device)
     if not is_distributed():
-        return {"use_cpu": config.device == "cpu"}
+        # Name the CPU when it is all there is: transformers refuses bf16 otherwise ("doesn't support
+        # bf16/gpu"), although autocast runs it on the CPU, and fast on AVX512-BF16 or AMX.
+        return {"use_cpu": config.device == "cpu" or (config.device == "auto" and not _has_accelerator())}
     if wants_cpu(config.device):
         # Without use_cpu, accelerate sees no GPU and silently trains N independent copies.
         return {"use_cpu": True, "ddp_backend": "gloo"}
@@ -717,6 +745,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
                 LockstepBatchSampler, group=processes
             )
 
+    precision = _precision(config, on_cpu=bool(device_args.get("use_cpu")))
     history = LossHistoryCallback()
     args = SentenceTransformerTrainingArguments(
         output_dir=str(_checkpoint_dir(output)),
@@ -742,7 +771,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         dataloader_persistent_workers=config.dataloader_workers > 0,
         dataloader_pin_memory=torch.cuda.is_available(),  # pinning is for host-to-GPU copies only
         **{"dataloader_drop_last": False, **distributed_args},
-        **_precision(config),
+        **precision,
         **device_args,
         **eval_args,
     )
@@ -783,6 +812,7 @@ def _train(config: TrainConfig, callbacks: list, device_args: dict[str, Any]) ->
         steps=trainer.state.global_step,
         data=[d.summary() for d in datasets],
         losses=loss_names,
+        precision=next((name for name in ("bf16", "fp16") if precision.get(name)), "fp32"),
     )
     # 3. The main process evaluates and writes the finished model; the others wait for it.
     with Agreement("writing the trained model") as finished:
@@ -860,6 +890,7 @@ def _finalize(model, config: TrainConfig, result: TrainResult, *, processes: int
             "global_batch_size": config.batch_size * processes,
             "learning_rate": config.learning_rate,
             "warmup": config.warmup,
+            "precision": result.precision,
             **({"ema_decay": config.ema_decay, "ema_start": config.ema_start} if config.ema_decay else {}),
             "seed": config.seed,
             "loss_params": config.loss_params,
