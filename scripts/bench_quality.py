@@ -682,7 +682,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--ema-decay", type=float, default=None, help="0: the last weights")
     parser.add_argument("--ema-start", type=float, default=None)
-    parser.add_argument("--precision", default=None, help="fp32, bf16 (CPUs with AVX512-BF16 or AMX), auto")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default=None,
+        help="default: the config's (bf16: CPUs with AVX512-BF16 or AMX)",
+    )
     parser.add_argument("--retrieval-max-seq-length", type=int, default=256)
     parser.add_argument("--plain-st-seconds", type=float, default=None, help="default: the recipe's time")
     args = parser.parse_args(argv)

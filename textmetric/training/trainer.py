@@ -351,10 +351,11 @@ def _precision(config: TrainConfig, *, on_cpu: bool) -> dict[str, bool]:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX tiles), as torch sees it."""
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX-BF16), as torch detects it."""
     import torch
 
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    capabilities = torch.cpu.get_capabilities()
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
 def _has_accelerator() -> bool:
