@@ -262,6 +262,11 @@ def _tiny_shape(args) -> dict[str, int]:
     }
 
 
+def _tiny_dropout(args) -> float:
+    """tiny-ja dropout: the config's, unless overridden on the command line."""
+    return args.dropout if args.dropout is not None else recipe_settings().get("tiny_dropout", 0.1)
+
+
 def build_base(
     work: Path, corpus: list[str], args, seed: int, *, mlm: bool, word_init: str = "random"
 ) -> tuple[Path, float, dict]:
@@ -270,7 +275,13 @@ def build_base(
     from textmetric.training.pretrain import pretrain_mlm
 
     shape = _tiny_shape(args)
-    tiny = TinyJaConfig(**shape, intermediate_size=4 * shape["hidden_size"], seed=seed, word_init=word_init)
+    tiny = TinyJaConfig(
+        **shape,
+        intermediate_size=4 * shape["hidden_size"],
+        seed=seed,
+        word_init=word_init,
+        dropout=_tiny_dropout(args),
+    )
     started, cpu = time.time(), cpu_seconds()
     folder = work / f"base-{'mlm' if mlm else 'untrained'}-{word_init}-s{seed}"
     info: dict[str, Any] = {}
@@ -357,6 +368,7 @@ def supervised(
         tiny_hidden_size=shape["hidden_size"],
         tiny_layers=shape["num_layers"],
         tiny_heads=shape["num_heads"],
+        tiny_dropout=_tiny_dropout(args),
         # a variant's own settings (no-ema: ema_decay 0) win over the command line's
         **{
             "ema_decay": args.ema_decay,
@@ -677,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab-size", type=int, default=None)
     parser.add_argument("--hidden", type=int, default=None)
     parser.add_argument("--layers", type=int, default=None)
+    parser.add_argument("--dropout", type=float, default=None, help="tiny-ja hidden and attention dropout")
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=None)

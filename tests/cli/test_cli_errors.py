@@ -79,6 +79,11 @@ def test_unknown_word_init_is_refused_before_anything_is_written(tmp_path):
     assert result.exit_code == 2
     assert "tiny_ppmi_pair_weight must be >= 0, not -0.5" in result.output
     assert not out.exists()
+    config.write_text(f"data: [{data}]\noutput: {out}\nmodel: tiny-ja\ntiny_dropout: 1.0\n")
+    result = run("train", "--config", str(config))
+    assert result.exit_code == 2
+    assert "tiny_dropout must be in [0, 1), not 1.0" in result.output
+    assert not out.exists()
 
 
 def test_existing_output_is_not_overwritten(tmp_path):

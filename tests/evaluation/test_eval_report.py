@@ -194,6 +194,7 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
         tiny_layers=1,
         tiny_heads=2,
         tiny_word_init=word_init,
+        tiny_dropout=0.25,
         save_steps=1000,
     )
     result = train(config)
@@ -204,6 +205,7 @@ def test_base_of_a_tiny_ja_model_is_rebuilt_untrained(small_sets, tmp_path, jsts
     assert systems["base"]["spearman"] == pytest.approx(before, abs=1e-6)
     assert systems["model"]["spearman"] == pytest.approx(after, abs=1e-6)
     assert systems["base"]["spearman"] != pytest.approx(systems["model"]["spearman"], abs=1e-4)
+    assert ModelMetadata.load(result.output).training["tiny_ja"]["dropout"] == 0.25  # rebuilt with it
     if word_init == "ppmi":  # its base also took the training pairs as contexts (the default weight)
         recorded = ModelMetadata.load(result.output).training["tiny_ja"]
         assert recorded["ppmi_pair_weight"] == TrainConfig.tiny_ppmi_pair_weight > 0

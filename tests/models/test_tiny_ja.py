@@ -55,6 +55,32 @@ def test_build_is_deterministic(tmp_path, japanese_texts):
     assert wa.config.num_hidden_layers == 1 and wa.config.hidden_size == 32
 
 
+def test_dropout_is_set_on_the_bert_and_leaves_the_initial_weights_alone(tmp_path, japanese_texts):
+    """Dropout acts in training only; the initial weights (hence a rebuilt base) do not depend on it."""
+    from dataclasses import replace
+
+    import torch
+
+    plain = build_tiny_ja(japanese_texts[:200], tmp_path / "d0", config=replace(SMALL, dropout=0.0))
+    dropped = build_tiny_ja(japanese_texts[:200], tmp_path / "d3", config=replace(SMALL, dropout=0.3))
+    a, b = AutoModel.from_pretrained(plain), AutoModel.from_pretrained(dropped)
+    assert b.config.hidden_dropout_prob == b.config.attention_probs_dropout_prob == 0.3
+    assert a.config.hidden_dropout_prob == a.config.attention_probs_dropout_prob == 0.0
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert (pa == pb).all(), name
+    ids = AutoTokenizer.from_pretrained(plain)(japanese_texts[:4], padding=True, return_tensors="pt")
+    a.train(), b.train()
+    torch.manual_seed(0)
+    assert torch.equal(a(**ids).last_hidden_state, a(**ids).last_hidden_state)
+    assert not torch.allclose(b(**ids).last_hidden_state, b(**ids).last_hidden_state)
+    b.eval()
+    assert torch.allclose(a.eval()(**ids).last_hidden_state, b(**ids).last_hidden_state)
+    assert TinyJaConfig().dropout == 0.1  # BERT's, as models recorded before the setting were built
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ConfigError, match=r"dropout must be in \[0, 1\)"):
+            TinyJaConfig(dropout=bad)
+
+
 def test_refuses_to_overwrite_and_needs_text(tmp_path, japanese_texts):
     out = build_tiny_ja(japanese_texts[:50], tmp_path / "m", config=SMALL)
     from textmetric.errors import OutputExistsError

@@ -63,6 +63,7 @@ class TrainConfig:
     tiny_heads: int = 4
     tiny_word_init: str = "ppmi"  # or "random"; see textmetric.models.word_vectors
     tiny_ppmi_pair_weight: float = DEFAULT_PAIR_WEIGHT  # positive pairs as PPMI contexts; 0: window only
+    tiny_dropout: float = 0.1  # hidden and attention dropout while training (BERT's default)
     # throughput and devices
     fast_tokenizer: bool = True
     dataloader_workers: int = 0
@@ -97,6 +98,8 @@ class TrainConfig:
             )
         if self.tiny_ppmi_pair_weight < 0:
             raise ConfigError(f"tiny_ppmi_pair_weight must be >= 0, not {self.tiny_ppmi_pair_weight}")
+        if not 0.0 <= self.tiny_dropout < 1.0:
+            raise ConfigError(f"tiny_dropout must be in [0, 1), not {self.tiny_dropout}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1) (0: off; 0.999 is typical), not {self.ema_decay}")
         if not 0.0 <= self.ema_start < 1.0:

@@ -238,6 +238,7 @@ def tiny_config(config: TrainConfig) -> TinyJaConfig:
         seed=config.seed,
         word_init=config.tiny_word_init,
         ppmi_pair_weight=config.tiny_ppmi_pair_weight,
+        dropout=config.tiny_dropout,
     )
 
 
