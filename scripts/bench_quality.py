@@ -9,7 +9,8 @@ One run measures, on the same machine:
   1. a tiny-ja (MeCab + WordPiece, 4 layers x 256) built from the training texts, its word
      embeddings started from **PPMI-SVD vectors** of those texts' token co-occurrences within a
      window and across the two texts of each positive pair (``tiny_word_init: ppmi``,
-     ``tiny_ppmi_pair_weight: 0.1``, :mod:`textmetric.models.word_vectors`), the rest random;
+     ``tiny_ppmi_pair_weight: 0.1``, :mod:`textmetric.models.word_vectors`), the rest random,
+     trained with hidden and attention dropout 0.2 (``tiny_dropout: 0.2``; BERT's is 0.1);
   2. multi-task training with :func:`textmetric.training.train`: CoSENT on the graded JSTS train
      pairs; MNRL (in-batch negatives, no duplicates) on positive pairs: JSTS train pairs scored
      >= 4, **same-image caption pairs** (two JSTS train captions of one YJ Captions image, not
@@ -28,8 +29,8 @@ One run measures, on the same machine:
   ``no-jnli``, ``no-pair-mnrl``) and one added
   (``plus-mlm``: a masked-language-model warm-up on all the text first,
   :func:`textmetric.training.pretrain_mlm`; measured not to help);
-* a plain sentence-transformers CoSENT script on the same tiny-ja shape (random word embeddings,
-  as a plain script has) and time budget.
+* a plain sentence-transformers CoSENT script on the same tiny-ja shape and dropout (random word
+  embeddings, as a plain script has) and time budget.
 
 Retrieval is reported dense and as the library's two hybrids with BM25 (``textmetric evaluate
 --baselines hybrid``): reciprocal-rank fusion with equal weights, and a convex combination of
