@@ -265,7 +265,13 @@ def _tiny_shape(args) -> dict[str, int]:
 
 def _tiny_dropout(args) -> float:
     """tiny-ja dropout: the config's, unless overridden on the command line."""
-    return args.dropout if args.dropout is not None else recipe_settings().get("tiny_dropout", 0.1)
+    from textmetric.training import TrainConfig
+
+    return (
+        args.dropout
+        if args.dropout is not None
+        else recipe_settings().get("tiny_dropout", TrainConfig.tiny_dropout)
+    )
 
 
 def build_base(

@@ -9,7 +9,7 @@ from typing import Any
 
 from textmetric.errors import ConfigError
 from textmetric.models.builder import DEFAULT_BASE_MODEL, TINY_JA
-from textmetric.models.tiny_ja import WORD_INITS
+from textmetric.models.tiny_ja import WORD_INITS, TinyJaConfig
 from textmetric.models.word_vectors import DEFAULT_PAIR_WEIGHT
 
 # A model trained from scratch needs a much larger step than a pretrained BERT (3e-4 worked for
@@ -63,7 +63,7 @@ class TrainConfig:
     tiny_heads: int = 4
     tiny_word_init: str = "ppmi"  # or "random"; see textmetric.models.word_vectors
     tiny_ppmi_pair_weight: float = DEFAULT_PAIR_WEIGHT  # positive pairs as PPMI contexts; 0: window only
-    tiny_dropout: float = 0.1  # hidden and attention dropout while training (BERT's default)
+    tiny_dropout: float = TinyJaConfig.dropout  # hidden and attention dropout while training (BERT's 0.1)
     # throughput and devices
     fast_tokenizer: bool = True
     dataloader_workers: int = 0
